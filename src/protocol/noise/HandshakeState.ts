@@ -64,7 +64,8 @@ export interface TransportKeys {
   readonly remoteStatic: Uint8Array | undefined
 }
 
-const fail = (detail: string) => Either.left(new ProtocolError({ reason: "Handshake", detail }))
+const handshakeError = (detail: string) => new ProtocolError({ reason: "Handshake", detail })
+const fail = (detail: string) => Either.left(handshakeError(detail))
 
 /**
  * @since 2.0.0
@@ -109,7 +110,7 @@ export class HandshakeState {
     return this.symmetric.handshakeHash
   }
 
-  private mixDh(token: "ee" | "es" | "se" | "ss"): Either.Either<void, ProtocolError> {
+  private mixDh(token: "ee" | "es" | "se" | "ss"): ProtocolError | undefined {
     const initiator = this.options.initiator
     const [local, remote] = token === "ee"
       ? [this.e, this.re]
@@ -118,11 +119,11 @@ export class HandshakeState {
       : (token === "es") === initiator
       ? [this.e, this.rs]
       : [this.s, this.re]
-    if (local === undefined || remote === undefined) return fail(`missing key for ${token}`)
+    if (local === undefined || remote === undefined) return handshakeError(`missing key for ${token}`)
     const shared = dh(local.privateKey, remote)
-    if (shared === undefined) return fail("low-order public key")
+    if (shared === undefined) return handshakeError("low-order public key")
     this.symmetric.mixKey(shared)
-    return Either.void
+    return undefined
   }
 
   writeMessage(payload: Uint8Array): Either.Either<Uint8Array, ProtocolError> {
@@ -142,8 +143,8 @@ export class HandshakeState {
           break
         }
         default: {
-          const mixed = this.mixDh(token)
-          if (Either.isLeft(mixed)) return mixed
+          const error = this.mixDh(token)
+          if (error !== undefined) return Either.left(error)
         }
       }
     }
@@ -174,8 +175,8 @@ export class HandshakeState {
           break
         }
         default: {
-          const mixed = this.mixDh(token)
-          if (Either.isLeft(mixed)) return mixed
+          const error = this.mixDh(token)
+          if (error !== undefined) return Either.left(error)
         }
       }
     }
