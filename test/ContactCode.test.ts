@@ -38,16 +38,20 @@ describe("XEdDSA", () => {
     }
   })
 
-  it.prop("verifies its own signatures and nothing else", [fc.uint8Array({ maxLength: 200 }), fc.nat(63)], ([message, flip]) => {
-    const pair = generateKeyPair()
-    const signature = XEdDSA.sign(pair.privateKey, message)
-    assert.isTrue(XEdDSA.verify(pair.publicKey, message, signature))
-    const bad = new Uint8Array(signature)
-    bad[flip]! ^= 1
-    assert.isFalse(XEdDSA.verify(pair.publicKey, message, bad))
-    assert.isFalse(XEdDSA.verify(generateKeyPair().publicKey, message, signature))
-    assert.isFalse(XEdDSA.verify(pair.publicKey, Buffer.concat([message, Buffer.of(0)]), signature))
-  })
+  it.prop(
+    "verifies its own signatures and nothing else",
+    [fc.uint8Array({ maxLength: 200 }), fc.nat(63)],
+    ([message, flip]) => {
+      const pair = generateKeyPair()
+      const signature = XEdDSA.sign(pair.privateKey, message)
+      assert.isTrue(XEdDSA.verify(pair.publicKey, message, signature))
+      const bad = new Uint8Array(signature)
+      bad[flip]! ^= 1
+      assert.isFalse(XEdDSA.verify(pair.publicKey, message, bad))
+      assert.isFalse(XEdDSA.verify(generateKeyPair().publicKey, message, signature))
+      assert.isFalse(XEdDSA.verify(pair.publicKey, Buffer.concat([message, Buffer.of(0)]), signature))
+    }
+  )
 })
 
 describe("link codes and contact cards", () => {
@@ -87,7 +91,9 @@ describe("link codes and contact cards", () => {
       "FingerprintMismatch"
     )
     assert.strictEqual(reason(reencode(v.link_code, (d) => (d.fingerprint = "0".repeat(64)))), "FingerprintMismatch")
-    for (const bad of ["", "http://x", "jarvis://", "jarvis://!!!", "jarvis://" + Buffer.from("[1]").toString("base64")]) {
+    for (
+      const bad of ["", "http://x", "jarvis://", "jarvis://!!!", "jarvis://" + Buffer.from("[1]").toString("base64")]
+    ) {
       assert.strictEqual(reason(bad), "Format")
     }
   })

@@ -58,7 +58,10 @@ describe("v1 legacy codec against the original's vectors", () => {
   })
 
   it("writes JSON the way Python's json.dumps does", () => {
-    assert.strictEqual(pyJson({ a: "é你好 👋\n\"", b: [1, true, null], c: {} }), String.raw`{"a": "\u00e9\u4f60\u597d \ud83d\udc4b\n\"", "b": [1, true, null], "c": {}}`)
+    assert.strictEqual(
+      pyJson({ a: "é你好 👋\n\"", b: [1, true, null], c: {} }),
+      String.raw`{"a": "\u00e9\u4f60\u597d \ud83d\udc4b\n\"", "b": [1, true, null], "c": {}}`
+    )
     assert.strictEqual(pyJson({ a: 1, b: { c: [] } }, 2), "{\n  \"a\": 1,\n  \"b\": {\n    \"c\": []\n  }\n}")
     assert.strictEqual(pyJson("\u007f\u0001"), "\"\\u007f\\u0001\"")
   })
@@ -95,9 +98,18 @@ describe("v1 legacy codec against the original's vectors", () => {
     assert.deepStrictEqual(reasons, ["Malformed", "Malformed", "Malformed", "Malformed"])
   })
 
-  it.prop("never throws on random or mutated input", [fc.uint8Array({ maxLength: 2048 }), fc.integer({ min: 0, max: 64 })], ([noise, mutateAt]) => {
+  it.prop("never throws on random or mutated input", [
+    fc.uint8Array({ maxLength: 2048 }),
+    fc.integer({ min: 0, max: 64 })
+  ], ([noise, mutateAt]) => {
     const valid = Buffer.concat([encodeFrame(MessageType.PING, {}), encodeFrame(MessageType.TEXT_MESSAGE, { a: 1 })])
-    for (const input of [noise, Buffer.concat([valid, noise]), Buffer.from(valid).fill(noise[0] ?? 0, mutateAt % valid.length, mutateAt % valid.length + 1)]) {
+    for (
+      const input of [
+        noise,
+        Buffer.concat([valid, noise]),
+        Buffer.from(valid).fill(noise[0] ?? 0, mutateAt % valid.length, mutateAt % valid.length + 1)
+      ]
+    ) {
       const decoder = new FrameDecoder(4096)
       decoder.push(input)
       for (let i = 0; i < 100; i++) {
@@ -109,7 +121,12 @@ describe("v1 legacy codec against the original's vectors", () => {
   })
 
   it.prop("five-layer decrypt never throws on arbitrary fields", [fc.record({
-    nonce1: fc.string(), nonce2: fc.string(), nonce3: fc.string(), nonce4: fc.string(), nonce5: fc.string(), ciphertext: fc.base64String()
+    nonce1: fc.string(),
+    nonce2: fc.string(),
+    nonce3: fc.string(),
+    nonce4: fc.string(),
+    nonce5: fc.string(),
+    ciphertext: fc.base64String()
   })], ([wire]) => {
     const keys = FiveLayer.deriveSessionKeys(hex(v.x25519.shared_secret_hex))
     assert.isTrue(Either.isLeft(FiveLayer.decrypt(keys, wire)))

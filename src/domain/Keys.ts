@@ -14,7 +14,9 @@ import type { Fingerprint } from "./Ids.js"
  * @category keys
  */
 export const PublicKeyBytes = Schema.Uint8ArrayFromSelf.pipe(
-  Schema.filter((bytes) => bytes.length === 32 || "a public key is exactly 32 bytes"),
+  Schema.filter((bytes) => bytes.length === 32 || "a public key is exactly 32 bytes", {
+    arbitrary: () => (fc) => fc.uint8Array({ minLength: 32, maxLength: 32 })
+  }),
   Schema.brand("PublicKey"),
   Schema.annotations({ identifier: "PublicKey" })
 )

@@ -6,13 +6,14 @@
  *
  * @since 2.0.0
  */
-import { Effect, Either, ParseResult, Schema } from "effect"
+import type { Effect } from "effect"
+import { Either, ParseResult, Schema } from "effect"
 import { ContactCard } from "../domain/ContactCard.js"
 import { ContactCodeError } from "../domain/Errors.js"
 import { Fingerprint, Host, Port, Uid, Username } from "../domain/Ids.js"
 import { fingerprintOf, PublicKey } from "../domain/Keys.js"
-import { pyJson } from "./internal/pyJson.js"
 import * as XEdDSA from "./crypto/XEdDSA.js"
+import { pyJson } from "./internal/pyJson.js"
 
 /**
  * @since 2.0.0
@@ -128,7 +129,10 @@ const verifyFields = (fields: typeof CodeFields.Type): Either.Either<ContactCard
     return Either.left(new ContactCodeError({ reason: "FingerprintMismatch" }))
   }
   const base = { ...fields, publicKey: fields.public_key }
-  if (fields.sig !== undefined && !XEdDSA.verify(fields.public_key, signedMessage(base), Buffer.from(fields.sig, "base64"))) {
+  if (
+    fields.sig !== undefined &&
+    !XEdDSA.verify(fields.public_key, signedMessage(base), Buffer.from(fields.sig, "base64"))
+  ) {
     return Either.left(new ContactCodeError({ reason: "BadSignature" }))
   }
   return Either.right(

@@ -75,7 +75,9 @@ const fromPlaintext = (plaintext: string): Effect.Effect<UnlockedIdentity, Ident
     catch: () => new IdentityError({ reason: "Corrupt", detail: "plaintext is not JSON" })
   }).pipe(
     Effect.flatMap(Schema.decodeUnknown(IdentityData)),
-    Effect.mapError((e) => e._tag === "IdentityError" ? e : new IdentityError({ reason: "Corrupt", detail: e.message })),
+    Effect.mapError((e) =>
+      e._tag === "IdentityError" ? e : new IdentityError({ reason: "Corrupt", detail: e.message })
+    ),
     Effect.flatMap((data) => {
       const keyPair = keyPairFromPrivate(data.keypair.private)
       if (Buffer.compare(keyPair.publicKey, data.keypair.public) !== 0) {
@@ -165,7 +167,9 @@ export const make = (dataDir: string) =>
 
     const create = Effect.fn("IdentityStore.create")(function*(input: CreateInput) {
       const username = yield* Schema.decodeUnknown(Username)(input.username).pipe(
-        Effect.mapError(() => new IdentityError({ reason: "Invalid", detail: "username must be 1-64 printable characters" }))
+        Effect.mapError(() =>
+          new IdentityError({ reason: "Invalid", detail: "username must be 1-64 printable characters" })
+        )
       )
       const listenPort = yield* Schema.decodeUnknown(Port)(input.listenPort).pipe(
         Effect.mapError(() => new IdentityError({ reason: "Invalid", detail: "listen port must be 0-65535" }))
@@ -189,11 +193,13 @@ export const make = (dataDir: string) =>
       return identity
     })
 
-    const changePassword = Effect.fn("IdentityStore.changePassword")(function*(oldPassword: string, newPassword: string) {
-      if (newPassword.length === 0) return yield* new IdentityError({ reason: "Invalid", detail: "empty password" })
-      const identity = yield* unlock(oldPassword)
-      yield* save(identity, newPassword)
-    })
+    const changePassword = Effect.fn("IdentityStore.changePassword")(
+      function*(oldPassword: string, newPassword: string) {
+        if (newPassword.length === 0) return yield* new IdentityError({ reason: "Invalid", detail: "empty password" })
+        const identity = yield* unlock(oldPassword)
+        yield* save(identity, newPassword)
+      }
+    )
 
     const setListenPort = Effect.fn("IdentityStore.setListenPort")(function*(password: string, port: number) {
       const identity = yield* unlock(password)

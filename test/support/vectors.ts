@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs"
 
-const read = (name: string) => JSON.parse(readFileSync(new URL(`../../../shared/vectors/${name}`, import.meta.url), "utf8"))
+const read = (name: string) =>
+  JSON.parse(readFileSync(new URL(`../../../shared/vectors/${name}`, import.meta.url), "utf8"))
 
 export const v1Vectors = read("jarvis-v1-vectors.json")
 export const noiseVectors = read("noise-25519-chachapoly-sha256.json")

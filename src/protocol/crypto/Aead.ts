@@ -15,9 +15,21 @@ import sodium from "sodium-native"
 export interface Aead {
   readonly name: string
   /** Writes `ciphertext || tag` into `out`, which is exactly `plaintext.length + 16` bytes. */
-  readonly seal: (out: Uint8Array, key: Uint8Array, nonce: Uint8Array, ad: Uint8Array | null, plaintext: Uint8Array) => void
+  readonly seal: (
+    out: Uint8Array,
+    key: Uint8Array,
+    nonce: Uint8Array,
+    ad: Uint8Array | null,
+    plaintext: Uint8Array
+  ) => void
   /** Writes the plaintext into `out` (`ciphertext.length - 16` bytes); false when the tag does not verify. */
-  readonly open: (out: Uint8Array, key: Uint8Array, nonce: Uint8Array, ad: Uint8Array | null, ciphertext: Uint8Array) => boolean
+  readonly open: (
+    out: Uint8Array,
+    key: Uint8Array,
+    nonce: Uint8Array,
+    ad: Uint8Array | null,
+    ciphertext: Uint8Array
+  ) => boolean
 }
 
 /**

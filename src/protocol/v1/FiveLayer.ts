@@ -126,7 +126,8 @@ export const encryptLayers = (
  * @since 2.0.0
  * @category encryption
  */
-export const encrypt = (keys: SessionKeys, plaintext: string): FiveLayerCiphertext => encryptLayers(keys, plaintext).wire
+export const encrypt = (keys: SessionKeys, plaintext: string): FiveLayerCiphertext =>
+  encryptLayers(keys, plaintext).wire
 
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/
 

@@ -1,0 +1,32 @@
+/**
+ * What a peer link runs over once a handshake succeeded: v2 (Noise IK) or legacy v1. The actor
+ * above sees only this.
+ *
+ * @since 2.0.0
+ */
+import type { Effect } from "effect"
+import type { ChannelError } from "../domain/Errors.js"
+import type { PublicKey } from "../domain/Keys.js"
+import type { Hello, WireMessage } from "../domain/Messages.js"
+
+/**
+ * @since 2.0.0
+ * @category models
+ */
+export interface Channel {
+  readonly protocol: "v2" | "v1"
+  /** The authenticated static key of the peer. */
+  readonly remoteStatic: PublicKey
+  /** The peer's Hello (synthesised from the v1 handshake for legacy peers). */
+  readonly remoteHello: Hello
+  /** Sends messages; queued messages share frames and one write. One writer at a time. */
+  readonly send: (messages: ReadonlyArray<WireMessage>) => Effect.Effect<void, ChannelError>
+  /** The next batch of one or more messages. One reader at a time. */
+  readonly receive: Effect.Effect<ReadonlyArray<WireMessage>, ChannelError>
+  /** Asks for a rekey with the next frame (v2 only). */
+  readonly rekey: Effect.Effect<void>
+  readonly close: Effect.Effect<void>
+  readonly remoteAddress: string
+  /** Whether the peer understands receipts (v1 peers do not). */
+  readonly supportsReceipts: boolean
+}

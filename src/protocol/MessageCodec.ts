@@ -1,0 +1,90 @@
+/**
+ * Compact encoding of {@link WireMessage}: a MessagePack array `[wireId, field1, field2, ...]`
+ * with fields in schema order, validated by the same Schema on the way in. Unknown wire ids
+ * decode to `undefined` (skipped), so peers can add message types without breaking older ones.
+ *
+ * @since 2.0.0
+ */
+import { Either, ParseResult, Schema, SchemaAST } from "effect"
+import { Packr, Unpackr } from "msgpackr"
+import { ProtocolError } from "../domain/Errors.js"
+import type { WireMessage } from "../domain/Messages.js"
+import * as Messages from "../domain/Messages.js"
+
+type Tag = WireMessage["_tag"]
+type AnyMessageSchema = Schema.Schema<WireMessage, Record<string, unknown>>
+
+interface Member {
+  readonly id: number
+  readonly tag: Tag
+  readonly fields: ReadonlyArray<string>
+  readonly encode: (value: WireMessage) => Either.Either<Record<string, unknown>, ParseResult.ParseError>
+  readonly decode: (value: unknown) => Either.Either<WireMessage, ParseResult.ParseError>
+}
+
+const tagOf = (ast: SchemaAST.AST): Tag => {
+  const signature = SchemaAST.getPropertySignatures(ast).find((p) => p.name === "_tag")
+  if (signature === undefined || !SchemaAST.isLiteral(signature.type)) {
+    throw new TypeError("WireMessage member without _tag")
+  }
+  return signature.type.literal as Tag
+}
+
+const byTag = new Map<string, Member>()
+const byId = new Map<number, Member>()
+for (const schema of Messages.WireMessage.members) {
+  const tag = tagOf(schema.ast)
+  const member: Member = {
+    id: Messages.wireIds[tag],
+    tag,
+    fields: Object.keys(schema.fields).filter((k) => k !== "_tag"),
+    encode: Schema.encodeEither(schema as unknown as AnyMessageSchema),
+    decode: Schema.decodeUnknownEither(schema as unknown as AnyMessageSchema)
+  }
+  byTag.set(tag, member)
+  byId.set(member.id, member)
+}
+
+const packr = new Packr({ useRecords: false, variableMapSize: true })
+const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true, int64AsType: "number" })
+
+const malformed = (detail: string) => new ProtocolError({ reason: "Malformed", detail })
+
+/**
+ * @since 2.0.0
+ * @category encoding
+ */
+export const encode = (message: WireMessage): Uint8Array => {
+  const member = byTag.get(message._tag)!
+  const encoded = Either.getOrThrowWith(
+    member.encode(message),
+    (e) => new TypeError(`invalid ${message._tag}: ${ParseResult.TreeFormatter.formatErrorSync(e)}`)
+  )
+  const array: Array<unknown> = [member.id]
+  for (const field of member.fields) array.push(encoded[field])
+  while (array.length > 1 && array[array.length - 1] === undefined) array.pop()
+  return packr.pack(array)
+}
+
+/**
+ * `undefined` for a well-formed message of a type this version does not know.
+ *
+ * @since 2.0.0
+ * @category decoding
+ */
+export const decode = (bytes: Uint8Array): Either.Either<WireMessage | undefined, ProtocolError> => {
+  let array: unknown
+  try {
+    array = unpackr.unpack(bytes)
+  } catch {
+    return Either.left(malformed("not MessagePack"))
+  }
+  if (!Array.isArray(array) || typeof array[0] !== "number") return Either.left(malformed("not a tagged array"))
+  const member = byId.get(array[0])
+  if (member === undefined) return Either.right(undefined)
+  const object: Record<string, unknown> = { _tag: member.tag }
+  for (let i = 0; i < member.fields.length; i++) {
+    if (i + 1 < array.length && array[i + 1] !== undefined) object[member.fields[i]!] = array[i + 1]
+  }
+  return Either.mapLeft(member.decode(object), (e) => malformed(ParseResult.TreeFormatter.formatErrorSync(e)))
+}
