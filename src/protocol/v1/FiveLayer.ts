@@ -91,6 +91,23 @@ const openLayer = (layer: number, key: Uint8Array, nonce: Uint8Array, input: Uin
 const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString("base64")
 
 /**
+ * The object the original writes.
+ *
+ * @since 2.0.0
+ * @category models
+ */
+export type FiveLayerWire = {
+  readonly nonce1: string
+  readonly nonce2: string
+  readonly nonce3: string
+  readonly nonce4: string
+  readonly nonce5: string
+  readonly ciphertext: string
+  readonly version: string
+  readonly layers: number
+}
+
+/**
  * Every intermediate layer as well as the wire object (the vectors check each layer).
  *
  * @since 2.0.0
@@ -100,7 +117,7 @@ export const encryptLayers = (
   keys: SessionKeys,
   plaintext: string,
   nonces: ReadonlyArray<Uint8Array> = keys.map(() => randomBytes(12))
-): { readonly wire: FiveLayerCiphertext; readonly layers: ReadonlyArray<Uint8Array> } => {
+): { readonly wire: FiveLayerWire; readonly layers: ReadonlyArray<Uint8Array> } => {
   const layers: Array<Uint8Array> = []
   let data: Uint8Array = Buffer.from(plaintext, "utf8")
   for (let i = 0; i < 5; i++) {
@@ -126,8 +143,7 @@ export const encryptLayers = (
  * @since 2.0.0
  * @category encryption
  */
-export const encrypt = (keys: SessionKeys, plaintext: string): FiveLayerCiphertext =>
-  encryptLayers(keys, plaintext).wire
+export const encrypt = (keys: SessionKeys, plaintext: string): FiveLayerWire => encryptLayers(keys, plaintext).wire
 
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/
 

@@ -1,0 +1,136 @@
+/**
+ * A {@link ByteStream} over a `node:net` socket. This is the hot path between the kernel and the
+ * channel, so it bridges Node's events by hand: received chunks wait in an array (the socket is
+ * paused past a high-water mark), a pending read is resumed directly from the "data" handler, and
+ * a write is one corked batch that waits only when the kernel buffer is full.
+ *
+ * @since 2.0.0
+ */
+import { Effect } from "effect"
+import * as Net from "node:net"
+import { TransportError } from "../domain/Errors.js"
+import type { ByteStream } from "./ByteStream.js"
+
+const HIGH_WATER = 1024 * 1024
+const LOW_WATER = 256 * 1024
+
+/**
+ * @since 2.0.0
+ * @category constructors
+ */
+export const fromSocket = (socket: Net.Socket): ByteStream => {
+  const chunks: Array<Uint8Array> = []
+  let buffered = 0
+  let paused = false
+  let ended: TransportError | undefined
+  let waiter: ((effect: Effect.Effect<Uint8Array, TransportError>) => void) | undefined
+  let drainWaiters: Array<(effect: Effect.Effect<void, TransportError>) => void> = []
+
+  socket.setNoDelay(true)
+
+  const finish = (error: TransportError) => {
+    if (ended !== undefined) return
+    ended = error
+    const w = waiter
+    waiter = undefined
+    w?.(Effect.fail(error))
+    const drains = drainWaiters
+    drainWaiters = []
+    for (const d of drains) d(Effect.fail(error))
+  }
+
+  socket.on("data", (chunk: Buffer) => {
+    if (waiter !== undefined) {
+      const w = waiter
+      waiter = undefined
+      w(Effect.succeed(chunk))
+      return
+    }
+    chunks.push(chunk)
+    buffered += chunk.length
+    if (buffered > HIGH_WATER && !paused) {
+      paused = true
+      socket.pause()
+    }
+  })
+  socket.on("drain", () => {
+    const drains = drainWaiters
+    drainWaiters = []
+    for (const d of drains) d(Effect.void)
+  })
+  socket.on("end", () => finish(new TransportError({ reason: "Closed" })))
+  socket.on("error", (error) => finish(new TransportError({ reason: "Read", detail: error.message })))
+  socket.on("close", () => finish(new TransportError({ reason: "Closed" })))
+
+  const read: Effect.Effect<Uint8Array, TransportError> = Effect.suspend(() => {
+    const chunk = chunks.shift()
+    if (chunk !== undefined) {
+      buffered -= chunk.length
+      if (paused && buffered < LOW_WATER) {
+        paused = false
+        socket.resume()
+      }
+      return Effect.succeed(chunk)
+    }
+    if (ended !== undefined) return Effect.fail(ended)
+    return Effect.async<Uint8Array, TransportError>((resume) => {
+      waiter = resume
+      return Effect.sync(() => {
+        if (waiter === resume) waiter = undefined
+      })
+    })
+  })
+
+  const write = (data: ReadonlyArray<Uint8Array>): Effect.Effect<void, TransportError> =>
+    Effect.suspend(() => {
+      if (ended !== undefined || socket.destroyed || !socket.writable) {
+        return Effect.fail(new TransportError({ reason: "Write", detail: "socket closed" }))
+      }
+      let flushed = true
+      if (data.length === 1) {
+        flushed = socket.write(data[0]!)
+      } else {
+        socket.cork()
+        for (const chunk of data) flushed = socket.write(chunk)
+        socket.uncork()
+      }
+      if (flushed) return Effect.void
+      return Effect.async<void, TransportError>((resume) => {
+        drainWaiters.push(resume)
+      })
+    })
+
+  const close = Effect.sync(() => {
+    if (socket.destroyed) return
+    if (socket.writable) socket.end(() => socket.destroy())
+    else socket.destroy()
+  })
+
+  return {
+    read,
+    write,
+    close,
+    remoteAddress: `${socket.remoteAddress ?? "?"}:${socket.remotePort ?? "?"}`
+  }
+}
+
+/**
+ * Dials TCP; interruption (a timeout) destroys the half-open socket.
+ *
+ * @since 2.0.0
+ * @category constructors
+ */
+export const connect = (host: string, port: number): Effect.Effect<ByteStream, TransportError> =>
+  Effect.async<ByteStream, TransportError>((resume) => {
+    const socket = Net.connect({ host, port })
+    const onError = (error: Error) => {
+      socket.destroy()
+      resume(Effect.fail(new TransportError({ reason: "Connect", detail: `${host}:${port}: ${error.message}` })))
+    }
+    socket.once("error", onError)
+    socket.once("connect", () => {
+      socket.off("error", onError)
+      resume(Effect.succeed(fromSocket(socket)))
+    })
+    return Effect.sync(() => socket.destroy())
+  })
