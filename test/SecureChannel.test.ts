@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Arbitrary, Effect, Either, Exit, FastCheck as fc } from "effect"
+import { Arbitrary, Effect, Either, Exit, FastCheck as fc, Schema } from "effect"
 import { ProtocolError } from "../src/domain/Errors.js"
 import type { MessageId } from "../src/domain/Ids.js"
 import type { WireMessage } from "../src/domain/Messages.js"
@@ -226,6 +226,10 @@ describe("v2 secure channel", () => {
 
 describe("v2 decoders under fuzzing", () => {
   const arbitraryMessage = Arbitrary.make(Messages.WireMessage)
+
+  it.prop("the encoded form of every wire message is the message itself (the codec relies on it)", [arbitraryMessage], ([message]) => {
+    assert.deepStrictEqual(Schema.encodeSync(Messages.WireMessage)(message), message)
+  })
 
   it.prop("encode/decode round-trips every wire message", [arbitraryMessage], ([message]) => {
     assert.deepStrictEqual(MessageCodec.decode(MessageCodec.encode(message)), Either.right(message))

@@ -1,0 +1,1 @@
+console.log("jarvis demo: not yet — the daemon and CLI arrive with the daemon issue")
