@@ -7,7 +7,11 @@ const suites: Record<string, () => Promise<{ run: () => Promise<void> }>> = {
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith("-"))
 const names = wanted.length > 0 ? wanted : Object.keys(suites)
-console.log(`# Jarvis benchmarks\n\n${Os.cpus().length} × ${Os.cpus()[0]?.model ?? "cpu"}, Node ${process.version}, medians of repeated trials`)
+console.log(
+  `# Jarvis benchmarks\n\n${Os.cpus().length} × ${
+    Os.cpus()[0]?.model ?? "cpu"
+  }, Node ${process.version}, medians of repeated trials`
+)
 for (const name of names) {
   const suite = suites[name]
   if (suite === undefined) {

@@ -227,9 +227,13 @@ describe("v2 secure channel", () => {
 describe("v2 decoders under fuzzing", () => {
   const arbitraryMessage = Arbitrary.make(Messages.WireMessage)
 
-  it.prop("the encoded form of every wire message is the message itself (the codec relies on it)", [arbitraryMessage], ([message]) => {
-    assert.deepStrictEqual(Schema.encodeSync(Messages.WireMessage)(message), message)
-  })
+  it.prop(
+    "the encoded form of every wire message is the message itself (the codec relies on it)",
+    [arbitraryMessage],
+    ([message]) => {
+      assert.deepStrictEqual(Schema.encodeSync(Messages.WireMessage)(message), message)
+    }
+  )
 
   it.prop("encode/decode round-trips every wire message", [arbitraryMessage], ([message]) => {
     assert.deepStrictEqual(MessageCodec.decode(MessageCodec.encode(message)), Either.right(message))

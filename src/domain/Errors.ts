@@ -116,3 +116,41 @@ export class MailboxFull extends Schema.TaggedError<MailboxFull>()("MailboxFull"
  * @category errors
  */
 export type ChannelError = ProtocolError | TransportError
+
+/**
+ * @since 2.0.0
+ * @category errors
+ */
+export class ContactError extends Schema.TaggedError<ContactError>()("ContactError", {
+  reason: Schema.Literal("NotFound", "AlreadyExists", "KeyInUse", "Ambiguous", "Invalid"),
+  ...detail
+}) {
+  override get message() {
+    switch (this.reason) {
+      case "NotFound":
+        return `No such contact${this.detail === undefined ? "" : `: ${this.detail}`}`
+      case "AlreadyExists":
+        return `Contact already exists${this.detail === undefined ? "" : `: ${this.detail}`}`
+      case "KeyInUse":
+        return `Another contact already has this key${this.detail === undefined ? "" : `: ${this.detail}`}`
+      case "Ambiguous":
+        return `Several contacts match${this.detail === undefined ? "" : `: ${this.detail}`}`
+      default:
+        return describe("Contact", this.reason, this.detail)
+    }
+  }
+}
+
+/**
+ * A request that cannot be carried out as given (too long, malformed, out of range).
+ *
+ * @since 2.0.0
+ * @category errors
+ */
+export class InvalidInput extends Schema.TaggedError<InvalidInput>()("InvalidInput", {
+  detail: Schema.String
+}) {
+  override get message() {
+    return `Invalid input: ${this.detail}`
+  }
+}

@@ -187,3 +187,11 @@ export const wireIds = {
   GroupLeave: 10,
   Bye: 11
 } as const satisfies Record<WireMessage["_tag"], number>
+
+/**
+ * Messages that wait in the outbox until the peer acknowledges them.
+ *
+ * @since 2.0.0
+ * @category messages
+ */
+export type Deliverable = Text | GroupText

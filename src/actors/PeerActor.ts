@@ -1,0 +1,335 @@
+/**
+ * One actor per contact. It owns the contact's single link and walks the states
+ * idle → dialing → handshaking → connected → backoff, publishing each transition. It dials with
+ * a reconnection Schedule, takes authenticated inbound links from the listener, keeps exactly
+ * one link when both sides dial at once, and runs the link's session (see internal/session.ts).
+ *
+ * Its mailbox is an event queue processed serially by one fiber; dials, the retry timer and the
+ * session are child fibers in FiberHandles, so they all die with the actor's scope.
+ *
+ * @since 2.0.0
+ */
+import { Cause, Clock, Duration, Effect, Exit, FiberHandle, FiberSet, Option, Queue, SubscriptionRef } from "effect"
+import type { Contact } from "../domain/Contact.js"
+import { TransportError } from "../domain/Errors.js"
+import type { LinkState } from "../domain/Events.js"
+import { LinkError, LinkHealth, LinkStateChanged } from "../domain/Events.js"
+import { compareBytes } from "../domain/Keys.js"
+import type { Hello, WireMessage } from "../domain/Messages.js"
+import type { Channel } from "../protocol/Channel.js"
+import * as LegacyChannel from "../protocol/LegacyChannel.js"
+import * as SecureChannel from "../protocol/SecureChannel.js"
+import { Events } from "../services/Events.js"
+import { Inbox } from "../services/Inbox.js"
+import { LocalIdentity } from "../services/LocalIdentity.js"
+import { Outbox } from "../services/Outbox.js"
+import { RuntimeConfig } from "../services/RuntimeConfig.js"
+import { Transport } from "../services/Transport.js"
+import * as Backoff from "./internal/backoff.js"
+import * as Session from "./internal/session.js"
+
+/**
+ * The version string peers see in our Hello.
+ *
+ * @since 2.0.0
+ * @category constants
+ */
+export const AGENT = "jarvis/2.0.0"
+
+/**
+ * @since 2.0.0
+ * @category models
+ */
+export interface PeerActor {
+  readonly contact: Contact
+  readonly health: Effect.Effect<LinkHealth>
+  readonly healthChanges: SubscriptionRef.SubscriptionRef<LinkHealth>["changes"]
+  /** Hands an authenticated inbound channel to the actor, which then owns it. */
+  readonly offerInbound: (channel: Channel) => Effect.Effect<void>
+  /** Dials now if not connected or dialing (cancels a pending retry). */
+  readonly connectNow: Effect.Effect<void>
+  /** Best-effort messages (typing, read receipts): queued briefly, sent on the current or next link. */
+  readonly sendControl: (message: WireMessage) => Effect.Effect<void>
+  /** The actor's loop; the supervisor runs it and restarts it after a defect. */
+  readonly run: Effect.Effect<never>
+  /** Counts a restart in the health record. */
+  readonly restarted: Effect.Effect<void>
+}
+
+type ActorEvent =
+  | { readonly _tag: "Inbound"; readonly channel: Channel }
+  | { readonly _tag: "DialProgress"; readonly attempt: number }
+  | { readonly _tag: "DialSucceeded"; readonly attempt: number; readonly channel: Channel }
+  | { readonly _tag: "DialFailed"; readonly attempt: number; readonly error: string }
+  | { readonly _tag: "RetryNow" }
+  | { readonly _tag: "ConnectNow" }
+  | { readonly _tag: "SessionEnded"; readonly linkId: number; readonly exit: Exit.Exit<never, Session.SessionEnd> }
+
+interface Link {
+  readonly id: number
+  readonly channel: Channel
+  readonly direction: "outbound" | "inbound"
+  readonly establishedAt: number
+}
+
+const MAX_PENDING_EVENTS = 64
+const BYE_TIMEOUT = Duration.seconds(1)
+
+/** Best effort and bounded in time, also when run as a finalizer (hence interruptible). */
+const sayByeAndClose = (channel: Channel, reason: "shutdown" | "duplicate" | "removed" | "locked") =>
+  channel.send([{ _tag: "Bye", reason }]).pipe(
+    Effect.interruptible,
+    Effect.timeout(BYE_TIMEOUT),
+    Effect.ignore,
+    Effect.zipRight(channel.close)
+  )
+
+const errorMessage = (cause: Cause.Cause<{ readonly message: string }>) =>
+  Cause.failureOption(cause).pipe(Option.match({ onNone: () => Cause.pretty(cause), onSome: (e) => e.message }))
+
+/**
+ * @since 2.0.0
+ * @category constructors
+ */
+export const make = (contact: Contact) =>
+  Effect.gen(function*() {
+    const settings = yield* RuntimeConfig
+    const transport = yield* Transport
+    const outbox = yield* Outbox
+    const inbox = yield* Inbox
+    const events = yield* Events
+    const identity = yield* LocalIdentity
+
+    const mailbox = yield* Queue.unbounded<ActorEvent>()
+    const control = yield* Queue.sliding<WireMessage>(64)
+    const health = yield* SubscriptionRef.make(
+      new LinkHealth({ contact: contact.uid, state: "idle", retryCount: 0, queueDepth: 0, restarts: 0 })
+    )
+    yield* Effect.addFinalizer(() =>
+      Effect.flatMap(Queue.takeAll(mailbox), (pending) =>
+        Effect.forEach(pending, (event) =>
+          event._tag === "Inbound" || event._tag === "DialSucceeded" ? event.channel.close : Effect.void, {
+          discard: true
+        }))
+    )
+
+    const hello: Hello = {
+      _tag: "Hello",
+      uid: identity.profile.uid,
+      username: identity.profile.username,
+      listenPort: identity.profile.listenPort,
+      agent: AGENT,
+      features: ["receipts", "typing", "groups"]
+    }
+    const framing = { maxMessageBytes: settings.maxMessageBytes, rekeyAfterFrames: 1 << 20 }
+    const canDial = contact.port > 0
+
+    const updateHealth = (f: (h: LinkHealth) => Partial<LinkHealth>) =>
+      SubscriptionRef.update(health, (h) =>
+        new LinkHealth({ ...h, ...f(h) }))
+
+    const setState = (state: LinkState, patch: Partial<LinkHealth> = {}, detail?: string) =>
+      Effect.gen(function*() {
+        const before = yield* SubscriptionRef.get(health)
+        yield* updateHealth(() => ({ ...patch, state }))
+        if (before.state !== state) {
+          const at = yield* Clock.currentTimeMillis
+          yield* events.publish(
+            new LinkStateChanged({
+              contact: contact.uid,
+              state,
+              previous: before.state,
+              at,
+              ...(detail === undefined ? {} : { detail })
+            })
+          )
+        }
+      })
+
+    const handshake = (stream: Parameters<typeof SecureChannel.initiate>[0]) =>
+      contact.legacy
+        ? LegacyChannel.initiate(stream, contact.publicKey, {
+          staticKeyPair: identity.keyPair,
+          uid: identity.profile.uid,
+          username: identity.profile.username,
+          maxPayloadBytes: settings.maxMessageBytes
+        })
+        : SecureChannel.initiate(stream, contact.publicKey, { staticKeyPair: identity.keyPair, hello, framing })
+
+    const dial = (attempt: number) =>
+      Effect.gen(function*() {
+        const stream = yield* transport.connect(contact.host, contact.port).pipe(
+          Effect.timeoutFail({
+            duration: settings.connectTimeout,
+            onTimeout: () =>
+              new TransportError({ reason: "Timeout", detail: `connect to ${contact.host}:${contact.port}` })
+          })
+        )
+        yield* Queue.offer(mailbox, { _tag: "DialProgress", attempt })
+        const channel = yield* handshake(stream).pipe(
+          Effect.timeoutFail({
+            duration: settings.handshakeTimeout,
+            onTimeout: () =>
+              new TransportError({ reason: "Timeout", detail: "handshake" })
+          }),
+          Effect.onExit((exit) => (Exit.isSuccess(exit) ? Effect.void : stream.close))
+        )
+        yield* Queue.offer(mailbox, { _tag: "DialSucceeded", attempt, channel })
+      }).pipe(
+        Effect.catchAll((error) => Queue.offer(mailbox, { _tag: "DialFailed", attempt, error: error.message }))
+      )
+
+    const run: Effect.Effect<never> = Effect.scoped(
+      Effect.gen(function*() {
+        const dialer = yield* FiberHandle.make<void, never>()
+        const timer = yield* FiberHandle.make<void, never>()
+        const session = yield* FiberHandle.make<void, never>()
+        const closers = yield* FiberSet.make<void, never>()
+        const backoff = yield* Backoff.make(Backoff.policy(settings))
+
+        let link: Link | undefined
+        let linkIds = 0
+        let attempt = 0
+        let dialing = false
+
+        yield* Effect.addFinalizer(() => {
+          const current = link
+          return current === undefined ? Effect.void : sayByeAndClose(current.channel, "shutdown")
+        })
+
+        const startDial = Effect.gen(function*() {
+          yield* FiberHandle.clear(timer)
+          dialing = true
+          attempt++
+          yield* setState("dialing", { nextRetryAt: undefined })
+          yield* FiberHandle.run(dialer, dial(attempt))
+        })
+
+        const scheduleRetry = (reason: string) =>
+          Effect.gen(function*() {
+            if (dialing || link !== undefined) return
+            if (!canDial) return yield* setState("idle", { lastError: reason }, reason)
+            const delay = yield* backoff.next
+            const now = yield* Clock.currentTimeMillis
+            yield* setState(
+              "backoff",
+              { lastError: reason, nextRetryAt: now + Duration.toMillis(delay) },
+              reason
+            )
+            yield* updateHealth((h) => ({ retryCount: h.retryCount + 1 }))
+            yield* FiberHandle.run(timer, Effect.delay(Queue.offer(mailbox, { _tag: "RetryNow" }), delay))
+          })
+
+        const initiatorKey = (l: Pick<Link, "direction">) =>
+          l.direction === "outbound" ? identity.keyPair.publicKey : contact.publicKey
+
+        const activate = (channel: Channel, direction: Link["direction"]) =>
+          Effect.gen(function*() {
+            const now = yield* Clock.currentTimeMillis
+            const previous = link
+            const id = ++linkIds
+            link = { id, channel, direction, establishedAt: now }
+            yield* FiberHandle.clear(timer)
+            yield* backoff.reset
+            if (previous !== undefined) {
+              yield* FiberHandle.clear(session)
+              yield* FiberSet.run(closers, sayByeAndClose(previous.channel, "duplicate"))
+            }
+            const hooks: Session.SessionHooks = {
+              onRtt: (rttMs) => updateHealth(() => ({ rttMs })),
+              onActivity: (at) => updateHealth(() => ({ lastSeen: at }))
+            }
+            yield* FiberHandle.run(
+              session,
+              Session.run({ channel, contact, control, events, hooks, inbox, outbox, settings }).pipe(
+                Effect.onExit((exit) =>
+                  Effect.zipRight(
+                    Exit.isFailure(exit) && Cause.isInterruptedOnly(exit.cause) ? Effect.void : channel.close,
+                    Queue.offer(mailbox, { _tag: "SessionEnded", linkId: id, exit })
+                  )
+                ),
+                Effect.ignore
+              )
+            )
+            yield* setState("connected", {
+              protocol: channel.protocol,
+              direction,
+              remoteAddress: channel.remoteAddress,
+              connectedSince: now,
+              lastSeen: now,
+              retryCount: 0,
+              nextRetryAt: undefined,
+              rttMs: undefined
+            })
+          })
+
+        /** Exactly one link: within the duplicate window the link dialled by the smaller key wins. */
+        const accept = (channel: Channel, direction: Link["direction"]) =>
+          Effect.gen(function*() {
+            if (link === undefined) return yield* activate(channel, direction)
+            const now = yield* Clock.currentTimeMillis
+            const stale = now - link.establishedAt > Duration.toMillis(settings.duplicateWindow)
+            const order = compareBytes(initiatorKey({ direction }), initiatorKey(link))
+            if (stale || order < 0 || (order === 0 && direction === link.direction)) {
+              return yield* activate(channel, direction)
+            }
+            yield* FiberSet.run(closers, sayByeAndClose(channel, "duplicate"))
+          })
+
+        const onEvent = (event: ActorEvent): Effect.Effect<void> =>
+          Effect.gen(function*() {
+            switch (event._tag) {
+              case "Inbound":
+                return yield* accept(event.channel, "inbound")
+              case "DialProgress":
+                if (event.attempt === attempt && dialing && link === undefined) yield* setState("handshaking")
+                return
+              case "DialSucceeded":
+                dialing = false
+                return yield* accept(event.channel, "outbound")
+              case "DialFailed": {
+                if (event.attempt !== attempt) return
+                dialing = false
+                yield* updateHealth(() => ({ lastError: event.error }))
+                return yield* scheduleRetry(event.error)
+              }
+              case "RetryNow":
+              case "ConnectNow":
+                if (link === undefined && !dialing && canDial) yield* startDial
+                return
+              case "SessionEnded": {
+                if (link?.id !== event.linkId) return
+                link = undefined
+                if (Exit.isFailure(event.exit) && Cause.isDie(event.exit.cause)) {
+                  return yield* Effect.die(Cause.squash(event.exit.cause))
+                }
+                const reason = Exit.isFailure(event.exit) ? errorMessage(event.exit.cause) : "link closed"
+                const at = yield* Clock.currentTimeMillis
+                yield* events.publish(new LinkError({ contact: contact.uid, error: reason, at }))
+                yield* updateHealth(() => ({ lastError: reason, connectedSince: undefined, rttMs: undefined }))
+                return yield* scheduleRetry(reason)
+              }
+            }
+          })
+
+        if (canDial) yield* startDial
+        else yield* setState("idle")
+        return yield* Effect.forever(Effect.flatMap(Queue.take(mailbox), onEvent))
+      })
+    )
+
+    return {
+      contact,
+      health: Effect.zipWith(SubscriptionRef.get(health), outbox.depth(contact.uid), (h, queueDepth) =>
+        new LinkHealth({ ...h, queueDepth })),
+      healthChanges: health.changes,
+      offerInbound: (channel) =>
+        Effect.flatMap(Queue.size(mailbox), (size) =>
+          size >= MAX_PENDING_EVENTS ? channel.close : Queue.offer(mailbox, { _tag: "Inbound", channel })),
+      connectNow: Queue.offer(mailbox, { _tag: "ConnectNow" }).pipe(Effect.asVoid),
+      sendControl: (message) =>
+        Effect.asVoid(Queue.offer(control, message)),
+      run,
+      restarted: updateHealth((h) => ({ restarts: h.restarts + 1 }))
+    } satisfies PeerActor as PeerActor
+  }).pipe(Effect.annotateLogs({ module: "Jarvis/PeerActor", peer: contact.username }))

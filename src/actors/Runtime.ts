@@ -1,0 +1,125 @@
+/**
+ * A whole node as one Layer: the peer supervisor, the listener, and a small facade to send
+ * messages and watch links. The daemon and library embedders both build on it.
+ *
+ * @since 2.0.0
+ */
+import { Clock, Context, Effect, Layer, Schema } from "effect"
+import type { Queue, Scope, Stream } from "effect"
+import { randomBytes } from "node:crypto"
+import type { ContactError, MailboxFull } from "../domain/Errors.js"
+import { InvalidInput } from "../domain/Errors.js"
+import type { LinkHealth, RuntimeEvent } from "../domain/Events.js"
+import type { MessageId, Uid } from "../domain/Ids.js"
+import { MessageId as MessageIdSchema } from "../domain/Ids.js"
+import type { Text } from "../domain/Messages.js"
+import { MAX_BODY_LENGTH } from "../domain/Messages.js"
+import { Events } from "../services/Events.js"
+import type { Profile } from "../services/Identity.js"
+import { LocalIdentity } from "../services/LocalIdentity.js"
+import { Outbox } from "../services/Outbox.js"
+import type { ListenAddress } from "../services/Transport.js"
+import { Listener } from "./Listener.js"
+import * as ListenerModule from "./Listener.js"
+import { PeerSupervisor } from "./PeerSupervisor.js"
+import * as PeerSupervisorModule from "./PeerSupervisor.js"
+
+/**
+ * @since 2.0.0
+ * @category models
+ */
+export interface SendOptions {
+  /** Your own id for the message: sending the same id twice is safe (idempotency key). */
+  readonly id?: string | undefined
+}
+
+/**
+ * @since 2.0.0
+ * @category models
+ */
+export interface RuntimeShape {
+  readonly profile: Profile
+  readonly address: ListenAddress
+  readonly send: (
+    contact: Uid,
+    body: string,
+    options?: SendOptions
+  ) => Effect.Effect<Text, MailboxFull | ContactError | InvalidInput>
+  readonly typing: (contact: Uid, active: boolean) => Effect.Effect<void, ContactError>
+  readonly connectNow: (contact: Uid) => Effect.Effect<void, ContactError>
+  readonly health: (contact: Uid) => Effect.Effect<LinkHealth, ContactError>
+  readonly healthAll: Effect.Effect<ReadonlyArray<LinkHealth>>
+  readonly events: Stream.Stream<RuntimeEvent>
+  readonly subscribe: Effect.Effect<Queue.Dequeue<RuntimeEvent>, never, Scope.Scope>
+}
+
+/**
+ * @since 2.0.0
+ * @category services
+ */
+export class Runtime extends Context.Tag("jarvis/Runtime")<Runtime, RuntimeShape>() {}
+
+/**
+ * A fresh message id: 16 random bytes as 32 hex digits.
+ *
+ * @since 2.0.0
+ * @category constructors
+ */
+export const newMessageId = (): MessageId => randomBytes(16).toString("hex") as MessageId
+
+const isMessageId = Schema.is(MessageIdSchema)
+
+/**
+ * @since 2.0.0
+ * @category constructors
+ */
+export const make = Effect.gen(function*() {
+  const identity = yield* LocalIdentity
+  const supervisor = yield* PeerSupervisor
+  const listener = yield* Listener
+
+  const outbox = yield* Outbox
+  const events = yield* Events
+
+  const send = Effect.fn("Runtime.send")(function*(contact: Uid, body: string, options?: SendOptions) {
+    yield* supervisor.actor(contact)
+    if (body.length === 0 || body.length > MAX_BODY_LENGTH) {
+      return yield* new InvalidInput({ detail: `a message is 1 to ${MAX_BODY_LENGTH} characters` })
+    }
+    if (options?.id !== undefined && !isMessageId(options.id)) {
+      return yield* new InvalidInput({ detail: "a message id is 1-64 characters of [A-Za-z0-9._:-]" })
+    }
+    const message: Text = {
+      _tag: "Text",
+      id: (options?.id as MessageId | undefined) ?? newMessageId(),
+      body,
+      sentAt: yield* Clock.currentTimeMillis
+    }
+    yield* outbox.enqueue(contact, message)
+    return message
+  })
+
+  return Runtime.of({
+    profile: identity.profile,
+    address: listener.address,
+    send,
+    typing: (contact, active) => supervisor.sendControl(contact, { _tag: "Typing", active }),
+    connectNow: supervisor.connectNow,
+    health: supervisor.health,
+    healthAll: supervisor.healthAll,
+    events: events.stream,
+    subscribe: events.subscribe
+  })
+})
+
+/**
+ * The node: supervisor, listener and facade. Needs identity, config, transport, contacts,
+ * outbox, inbox and the event bus.
+ *
+ * @since 2.0.0
+ * @category layers
+ */
+export const layer = Layer.effect(Runtime, make).pipe(
+  Layer.provideMerge(ListenerModule.layer),
+  Layer.provideMerge(PeerSupervisorModule.layer)
+)

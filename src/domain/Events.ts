@@ -1,0 +1,105 @@
+/**
+ * What the runtime publishes: link state changes, received messages and receipts, errors.
+ * The same schemas feed the event log and the IPC event stream.
+ *
+ * @since 2.0.0
+ */
+import { Schema } from "effect"
+import { GroupId, MessageId, Uid } from "./Ids.js"
+
+/**
+ * @since 2.0.0
+ * @category models
+ */
+export const LinkState = Schema.Literal("idle", "dialing", "handshaking", "connected", "backoff")
+export type LinkState = typeof LinkState.Type
+
+/**
+ * Everything worth knowing about one contact's link, in one value.
+ *
+ * @since 2.0.0
+ * @category models
+ */
+export class LinkHealth extends Schema.Class<LinkHealth>("LinkHealth")({
+  contact: Uid,
+  state: LinkState,
+  protocol: Schema.optional(Schema.Literal("v2", "v1")),
+  direction: Schema.optional(Schema.Literal("outbound", "inbound")),
+  remoteAddress: Schema.optional(Schema.String),
+  connectedSince: Schema.optional(Schema.Number),
+  lastSeen: Schema.optional(Schema.Number),
+  rttMs: Schema.optional(Schema.Number),
+  lastError: Schema.optional(Schema.String),
+  retryCount: Schema.Number,
+  nextRetryAt: Schema.optional(Schema.Number),
+  queueDepth: Schema.Number,
+  restarts: Schema.Number
+}) {}
+
+/**
+ * @since 2.0.0
+ * @category events
+ */
+export class LinkStateChanged extends Schema.TaggedClass<LinkStateChanged>()("LinkStateChanged", {
+  contact: Uid,
+  state: LinkState,
+  previous: LinkState,
+  at: Schema.Number,
+  detail: Schema.optional(Schema.String)
+}) {}
+
+/**
+ * @since 2.0.0
+ * @category events
+ */
+export class MessageReceived extends Schema.TaggedClass<MessageReceived>()("MessageReceived", {
+  contact: Uid,
+  id: MessageId,
+  body: Schema.String,
+  sentAt: Schema.Number,
+  receivedAt: Schema.Number,
+  groupId: Schema.optional(GroupId)
+}) {}
+
+/**
+ * The peer stored (delivered) or read these messages.
+ *
+ * @since 2.0.0
+ * @category events
+ */
+export class ReceiptReceived extends Schema.TaggedClass<ReceiptReceived>()("ReceiptReceived", {
+  contact: Uid,
+  kind: Schema.Literal("delivered", "read"),
+  ids: Schema.Array(MessageId),
+  at: Schema.Number
+}) {}
+
+/**
+ * @since 2.0.0
+ * @category events
+ */
+export class TypingChanged extends Schema.TaggedClass<TypingChanged>()("TypingChanged", {
+  contact: Uid,
+  active: Schema.Boolean,
+  at: Schema.Number
+}) {}
+
+/**
+ * A connection that failed before it belonged to a contact, or an error on a contact's link.
+ *
+ * @since 2.0.0
+ * @category events
+ */
+export class LinkError extends Schema.TaggedClass<LinkError>()("LinkError", {
+  contact: Schema.optional(Uid),
+  remoteAddress: Schema.optional(Schema.String),
+  error: Schema.String,
+  at: Schema.Number
+}) {}
+
+/**
+ * @since 2.0.0
+ * @category events
+ */
+export const RuntimeEvent = Schema.Union(LinkStateChanged, MessageReceived, ReceiptReceived, TypingChanged, LinkError)
+export type RuntimeEvent = typeof RuntimeEvent.Type

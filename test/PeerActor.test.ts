@@ -1,0 +1,333 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Chunk, Effect, Layer, Queue, TestClock } from "effect"
+import type { RuntimeEvent } from "../src/domain/Events.js"
+import * as SecureChannel from "../src/protocol/SecureChannel.js"
+import * as Inbox from "../src/services/Inbox.js"
+import * as MemoryTransport from "../src/services/MemoryTransport.js"
+import { hello } from "./support/channel.js"
+import { contactOf, makeIdentity, now, scriptedPeer, startNode } from "./support/node.js"
+
+const HOST = "127.0.0.1"
+
+/** Lets every runnable fiber run (TestClock does not move). */
+const settle = Effect.repeatN(Effect.yieldNow(), 50)
+
+const pair = (settings = {}) =>
+  Effect.gen(function*() {
+    const network = yield* MemoryTransport.make
+    const a = makeIdentity("alice", 5001)
+    const b = makeIdentity("bob", 5002)
+    const alice = yield* startNode({
+      identity: a,
+      contacts: [contactOf(b, HOST)],
+      transport: network.transport,
+      settings
+    })
+    const bob = yield* startNode({
+      identity: b,
+      contacts: [contactOf(a, HOST)],
+      transport: network.transport,
+      settings
+    })
+    return { network, alice, bob, a, b }
+  })
+
+const takeUntil = <A extends RuntimeEvent>(queue: Queue.Dequeue<RuntimeEvent>, pred: (e: RuntimeEvent) => e is A) =>
+  Effect.gen(function*() {
+    while (true) {
+      const event = yield* Queue.take(queue)
+      if (pred(event)) return event
+    }
+  })
+
+describe("peer actors over the in-memory network (TestClock)", () => {
+  it.scoped("simultaneous dials leave exactly one link, the same on both sides", () =>
+    Effect.gen(function*() {
+      const network = yield* MemoryTransport.make
+      yield* network.setDown(`${HOST}:5001`, true)
+      yield* network.setDown(`${HOST}:5002`, true)
+      const a = makeIdentity("alice", 5001)
+      const b = makeIdentity("bob", 5002)
+      const alice = yield* startNode({ identity: a, contacts: [contactOf(b, HOST)], transport: network.transport })
+      const bob = yield* startNode({ identity: b, contacts: [contactOf(a, HOST)], transport: network.transport })
+      yield* settle
+      assert.strictEqual((yield* alice.runtime.health(b.profile.uid)).state, "backoff")
+      yield* network.setDown(`${HOST}:5001`, false)
+      yield* network.setDown(`${HOST}:5002`, false)
+      yield* Effect.all([alice.runtime.connectNow(b.profile.uid), bob.runtime.connectNow(a.profile.uid)])
+      yield* settle
+      const ha = yield* alice.runtime.health(b.profile.uid)
+      const hb = yield* bob.runtime.health(a.profile.uid)
+      assert.strictEqual(ha.state, "connected")
+      assert.strictEqual(hb.state, "connected")
+      assert.notStrictEqual(ha.direction, hb.direction, "one side's outbound link is the other's inbound link")
+      const smaller = Buffer.compare(a.keyPair.publicKey, b.keyPair.publicKey) < 0 ? "alice" : "bob"
+      assert.strictEqual(smaller === "alice" ? ha.direction : hb.direction, "outbound", "the smaller key's dial wins")
+      const dialled = (yield* network.accepted(`${HOST}:5001`)) + (yield* network.accepted(`${HOST}:5002`))
+      assert.strictEqual(dialled, 2, "both sides dialled")
+      const open = (yield* network.openConnections(`${HOST}:5001`)) + (yield* network.openConnections(`${HOST}:5002`))
+      assert.strictEqual(open, 1, "the duplicate was closed on both sides; no dead entry remains")
+    }))
+
+  it.scoped("messages flow both ways and acks come back as delivery receipts", () =>
+    Effect.gen(function*() {
+      const { a, alice, b, bob } = yield* pair()
+      const bobEvents = yield* bob.events.subscribe
+      const aliceEvents = yield* alice.events.subscribe
+      yield* settle
+      const sent = yield* alice.runtime.send(b.profile.uid, "hello bob")
+      const received = yield* takeUntil(bobEvents, (e): e is Extract<RuntimeEvent, { _tag: "MessageReceived" }> =>
+        e._tag === "MessageReceived")
+      assert.strictEqual(received.body, "hello bob")
+      assert.strictEqual(received.contact, a.profile.uid)
+      assert.strictEqual(received.id, sent.id)
+      const receipt = yield* takeUntil(aliceEvents, (e): e is Extract<RuntimeEvent, { _tag: "ReceiptReceived" }> =>
+        e._tag === "ReceiptReceived")
+      assert.deepStrictEqual(receipt.ids, [sent.id])
+      assert.strictEqual(receipt.kind, "delivered")
+      assert.strictEqual((yield* alice.runtime.health(b.profile.uid)).queueDepth, 0)
+      yield* bob.runtime.send(a.profile.uid, "hi alice")
+      const back = yield* takeUntil(aliceEvents, (e): e is Extract<RuntimeEvent, { _tag: "MessageReceived" }> =>
+        e._tag === "MessageReceived")
+      assert.strictEqual(back.body, "hi alice")
+    }))
+
+  it.scoped("keepalive pings on schedule and measures RTT from the pong", () =>
+    Effect.gen(function*() {
+      const network = yield* MemoryTransport.make
+      const a = makeIdentity("alice", 5001)
+      const s = makeIdentity("scripted", 6001)
+      const links = yield* scriptedPeer(network.transport, s, HOST)
+      const alice = yield* startNode({ identity: a, contacts: [contactOf(s, HOST)], transport: network.transport })
+      const link = yield* Queue.take(links)
+      const pings: Array<[number, number]> = []
+      yield* Effect.forkScoped(Effect.forever(Effect.gen(function*() {
+        for (const m of yield* link.receive) {
+          if (m._tag === "Ping") {
+            pings.push([yield* now, m.seq])
+            yield* Effect.forkScoped(Effect.delay(link.send([{ _tag: "Pong", seq: m.seq }]), "7 millis"))
+          }
+        }
+      })))
+      yield* settle
+      const t0 = yield* now
+      yield* TestClock.adjust("14999 millis")
+      yield* settle
+      assert.strictEqual(pings.length, 0)
+      yield* TestClock.adjust(1)
+      yield* settle
+      assert.deepStrictEqual(pings, [[t0 + 15_000, 1]])
+      yield* TestClock.adjust(7)
+      yield* settle
+      assert.strictEqual((yield* alice.runtime.health(s.profile.uid)).rttMs, 7)
+      yield* TestClock.adjust("14993 millis")
+      yield* settle
+      assert.deepStrictEqual(pings.map(([t, seq]) => [t - t0, seq]), [[15_000, 1], [30_000, 2]])
+    }))
+
+  it.scoped("a silent peer is declared dead exactly at the deadline and handed to reconnection", () =>
+    Effect.gen(function*() {
+      const network = yield* MemoryTransport.make
+      const a = makeIdentity("alice", 5001)
+      const s = makeIdentity("silent", 6002)
+      const links = yield* scriptedPeer(network.transport, s, HOST)
+      const alice = yield* startNode({ identity: a, contacts: [contactOf(s, HOST)], transport: network.transport })
+      const events = yield* alice.events.subscribe
+      yield* Queue.take(links)
+      yield* settle
+      const t0 = yield* now
+      assert.strictEqual((yield* alice.runtime.health(s.profile.uid)).state, "connected")
+      yield* TestClock.adjust("44999 millis")
+      yield* settle
+      assert.strictEqual((yield* alice.runtime.health(s.profile.uid)).state, "connected")
+      yield* TestClock.adjust(1)
+      yield* settle
+      const health = yield* alice.runtime.health(s.profile.uid)
+      assert.strictEqual(health.state, "backoff")
+      assert.match(health.lastError ?? "", /no traffic for 45s/)
+      const changes = Chunk.toReadonlyArray(yield* Queue.takeAll(events)).filter((e) => e._tag === "LinkStateChanged")
+      const dead = changes.find((e) => e._tag === "LinkStateChanged" && e.state === "backoff")
+      assert.strictEqual(dead?._tag === "LinkStateChanged" && dead.at - t0, 45_000)
+      yield* TestClock.adjust("1200 millis")
+      yield* settle
+      assert.strictEqual((yield* alice.runtime.health(s.profile.uid)).state, "connected", "reconnected")
+      assert.strictEqual(yield* network.accepted(`${HOST}:6002`), 2)
+    }))
+
+  it.scoped("reconnection delays grow exponentially from 1 s within jitter bounds, are capped at 60 s, and reset after success", () =>
+    Effect.gen(function*() {
+      const network = yield* MemoryTransport.make
+      const a = makeIdentity("alice", 5001)
+      const b = makeIdentity("bob", 5002)
+      const bobAddress = `${HOST}:5002`
+      const links = yield* scriptedPeer(network.transport, b, HOST)
+      yield* network.setDown(bobAddress, true)
+      const alice = yield* startNode({ identity: a, contacts: [contactOf(b, HOST)], transport: network.transport })
+      yield* settle
+      const delays: Array<number> = []
+      for (let attempt = 1; attempt <= 10; attempt++) {
+        const health = yield* alice.runtime.health(b.profile.uid)
+        assert.strictEqual(health.state, "backoff")
+        assert.strictEqual(health.retryCount, attempt)
+        const delay = health.nextRetryAt! - (yield* now)
+        delays.push(delay)
+        const nominal = 1000 * 2 ** (attempt - 1)
+        assert.isAtLeast(delay, Math.min(0.8 * nominal, 60_000), `attempt ${attempt}`)
+        assert.isAtMost(delay, Math.min(1.2 * nominal, 60_000), `attempt ${attempt}`)
+        yield* TestClock.adjust(delay)
+        yield* settle
+      }
+      assert.strictEqual(delays.at(-1), 60_000, "capped")
+      yield* network.setDown(bobAddress, false)
+      const delay = (yield* alice.runtime.health(b.profile.uid)).nextRetryAt! - (yield* now)
+      yield* TestClock.adjust(delay)
+      yield* settle
+      const link = yield* Queue.take(links)
+      assert.strictEqual((yield* alice.runtime.health(b.profile.uid)).state, "connected")
+      yield* link.close
+      yield* settle
+      const after = yield* alice.runtime.health(b.profile.uid)
+      assert.strictEqual(after.state, "backoff")
+      const reset = after.nextRetryAt! - (yield* now)
+      assert.isAtLeast(reset, 800)
+      assert.isAtMost(reset, 1200)
+    }))
+
+  it.scoped("an inbound connection from the contact cancels the pending retry", () =>
+    Effect.gen(function*() {
+      const network = yield* MemoryTransport.make
+      const a = makeIdentity("alice", 5001)
+      const b = makeIdentity("bob", 5002)
+      yield* network.setDown(`${HOST}:5002`, true)
+      const alice = yield* startNode({ identity: a, contacts: [contactOf(b, HOST)], transport: network.transport })
+      yield* settle
+      for (let i = 0; i < 5; i++) {
+        yield* TestClock.adjust((yield* alice.runtime.health(b.profile.uid)).nextRetryAt! - (yield* now))
+        yield* settle
+      }
+      const pending = yield* alice.runtime.health(b.profile.uid)
+      assert.isAbove(pending.nextRetryAt! - (yield* now), 10_000)
+      yield* network.setDown(`${HOST}:5002`, false)
+      yield* startNode({ identity: b, contacts: [contactOf(a, HOST)], transport: network.transport })
+      yield* settle
+      const health = yield* alice.runtime.health(b.profile.uid)
+      assert.strictEqual(health.state, "connected")
+      assert.strictEqual(health.direction, "inbound")
+      assert.isUndefined(health.nextRetryAt)
+      yield* TestClock.adjust("2 minutes")
+      yield* settle
+      assert.strictEqual(yield* network.accepted(`${HOST}:5002`), 0, "alice never dialled again")
+      assert.strictEqual((yield* alice.runtime.health(b.profile.uid)).state, "connected")
+    }))
+
+  it.scoped("a full mailbox refuses with MailboxFull and keeps what it holds", () =>
+    Effect.gen(function*() {
+      const network = yield* MemoryTransport.make
+      const a = makeIdentity("alice", 5001)
+      const b = makeIdentity("bob", 5002)
+      const alice = yield* startNode({
+        identity: a,
+        contacts: [contactOf(b, HOST)],
+        transport: network.transport,
+        settings: { mailboxCapacity: 3 }
+      })
+      for (let i = 0; i < 3; i++) yield* alice.runtime.send(b.profile.uid, `m${i}`)
+      const error = yield* Effect.flip(alice.runtime.send(b.profile.uid, "one too many"))
+      assert.strictEqual(error._tag, "MailboxFull")
+      assert.strictEqual((yield* alice.runtime.health(b.profile.uid)).queueDepth, 3)
+      const bob = yield* startNode({ identity: b, contacts: [contactOf(a, HOST)], transport: network.transport })
+      const received = yield* bob.events.subscribe
+      yield* settle
+      const bodies = Chunk.toReadonlyArray(yield* Queue.takeAll(received)).flatMap((
+        e
+      ) => (e._tag === "MessageReceived" ? [e.body] : []))
+      assert.deepStrictEqual(bodies, ["m0", "m1", "m2"])
+      assert.strictEqual((yield* alice.runtime.health(b.profile.uid)).queueDepth, 0)
+    }))
+
+  it.scoped("a crashing actor restarts alone; other links are unaffected and nothing is lost", () =>
+    Effect.gen(function*() {
+      const network = yield* MemoryTransport.make
+      const a = makeIdentity("alice", 5001)
+      const b = makeIdentity("bob", 5002)
+      const c = makeIdentity("carol", 5003)
+      let crashes = 0
+      const crashingInbox = Layer.effect(
+        Inbox.Inbox,
+        Effect.map(Inbox.makeMemory, (inner) => ({
+          ...inner,
+          deliver: (contact, messages, at) =>
+            messages.some((m) => m.body === "boom") && crashes++ === 0
+              ? Effect.die("poison")
+              : inner.deliver(contact, messages, at)
+        }))
+      )
+      const alice = yield* startNode({
+        identity: a,
+        contacts: [contactOf(b, HOST), contactOf(c, HOST)],
+        transport: network.transport,
+        inbox: crashingInbox
+      })
+      const bob = yield* startNode({ identity: b, contacts: [contactOf(a, HOST)], transport: network.transport })
+      const carol = yield* startNode({ identity: c, contacts: [contactOf(a, HOST)], transport: network.transport })
+      const received = yield* alice.events.subscribe
+      yield* settle
+      const carolLink = yield* alice.runtime.health(c.profile.uid)
+      assert.strictEqual(carolLink.state, "connected")
+
+      yield* bob.runtime.send(a.profile.uid, "boom")
+      yield* settle
+      assert.strictEqual(crashes, 1)
+      assert.strictEqual((yield* alice.runtime.health(b.profile.uid)).restarts, 1)
+      yield* carol.runtime.send(a.profile.uid, "carol still here")
+      yield* settle
+      yield* TestClock.adjust("500 millis")
+      yield* settle
+      const bodies = Chunk.toReadonlyArray(yield* Queue.takeAll(received)).flatMap((
+        e
+      ) => (e._tag === "MessageReceived" ? [e.body] : []))
+      assert.includeMembers(
+        bodies,
+        ["carol still here", "boom"],
+        "the poison message was redelivered after the restart"
+      )
+      assert.strictEqual((yield* alice.runtime.health(b.profile.uid)).state, "connected")
+      const carolAfter = yield* alice.runtime.health(c.profile.uid)
+      assert.strictEqual(carolAfter.connectedSince, carolLink.connectedSince, "carol's link never dropped")
+      assert.strictEqual(carolAfter.restarts, 0)
+    }))
+
+  it.scoped("a new link from a peer replaces an old one it abandoned (no dead entry blocks it)", () =>
+    Effect.gen(function*() {
+      const network = yield* MemoryTransport.make
+      const a = makeIdentity("alice", 5001)
+      const b = makeIdentity("bob", 5002)
+      const alice = yield* startNode({
+        identity: a,
+        contacts: [contactOf(b, HOST, { port: 0 })],
+        transport: network.transport
+      })
+      const dialAsBob = Effect.flatMap(
+        network.transport.connect(HOST, 5001),
+        (stream) =>
+          SecureChannel.initiate(stream, a.keyPair.publicKey, {
+            staticKeyPair: b.keyPair,
+            hello: hello("bob", b.profile.uid)
+          })
+      )
+      const first = yield* dialAsBob
+      yield* settle
+      assert.strictEqual((yield* alice.runtime.health(b.profile.uid)).connectedSince, 0)
+      yield* TestClock.adjust("20 seconds")
+      const second = yield* dialAsBob
+      yield* settle
+      const health = yield* alice.runtime.health(b.profile.uid)
+      assert.strictEqual(health.state, "connected")
+      assert.strictEqual(health.connectedSince, 20_000, "the newer link took over")
+      const old = yield* Effect.either(Effect.forever(first.receive))
+      assert.isTrue(old._tag === "Left", "the abandoned link was closed")
+      yield* alice.runtime.send(b.profile.uid, "on the new link")
+      const got = yield* second.receive
+      assert.isTrue(got.some((m) => m._tag === "Text" && m.body === "on the new link"))
+    }))
+})
