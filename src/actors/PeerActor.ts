@@ -9,11 +9,23 @@
  *
  * @since 2.0.0
  */
-import { Cause, Clock, Duration, Effect, Exit, FiberHandle, FiberSet, Option, Queue, SubscriptionRef } from "effect"
+import {
+  Cause,
+  Chunk,
+  Clock,
+  Duration,
+  Effect,
+  Exit,
+  FiberHandle,
+  FiberSet,
+  Option,
+  Queue,
+  SubscriptionRef
+} from "effect"
 import type { Contact } from "../domain/Contact.js"
-import { TransportError } from "../domain/Errors.js"
+import { NotConnected, TransportError } from "../domain/Errors.js"
 import type { LinkState } from "../domain/Events.js"
-import { LinkError, LinkHealth, LinkStateChanged } from "../domain/Events.js"
+import { LinkHealth } from "../domain/Events.js"
 import { compareBytes } from "../domain/Keys.js"
 import type { Hello, WireMessage } from "../domain/Messages.js"
 import type { Channel } from "../protocol/Channel.js"
@@ -50,6 +62,8 @@ export interface PeerActor {
   readonly connectNow: Effect.Effect<void>
   /** Best-effort messages (typing, read receipts): queued briefly, sent on the current or next link. */
   readonly sendControl: (message: WireMessage) => Effect.Effect<void>
+  /** Round-trip time of one Ping on the current link. */
+  readonly ping: Effect.Effect<number, NotConnected>
   /** The actor's loop; the supervisor runs it and restarts it after a defect. */
   readonly run: Effect.Effect<never>
   /** Counts a restart in the health record. */
@@ -101,7 +115,8 @@ export const make = (contact: Contact) =>
     const identity = yield* LocalIdentity
 
     const mailbox = yield* Queue.unbounded<ActorEvent>()
-    const control = yield* Queue.sliding<WireMessage>(64)
+    const pendingControl = yield* Queue.sliding<WireMessage>(64)
+    let current: Session.SessionHandle | undefined
     const health = yield* SubscriptionRef.make(
       new LinkHealth({ contact: contact.uid, state: "idle", retryCount: 0, queueDepth: 0, restarts: 0 })
     )
@@ -134,15 +149,14 @@ export const make = (contact: Contact) =>
         yield* updateHealth(() => ({ ...patch, state }))
         if (before.state !== state) {
           const at = yield* Clock.currentTimeMillis
-          yield* events.publish(
-            new LinkStateChanged({
-              contact: contact.uid,
-              state,
-              previous: before.state,
-              at,
-              ...(detail === undefined ? {} : { detail })
-            })
-          )
+          yield* events.publish({
+            _tag: "LinkStateChanged",
+            contact: contact.uid,
+            state,
+            previous: before.state,
+            at,
+            ...(detail === undefined ? {} : { detail })
+          })
         }
       })
 
@@ -236,12 +250,14 @@ export const make = (contact: Contact) =>
               yield* FiberSet.run(closers, sayByeAndClose(previous.channel, "duplicate"))
             }
             const hooks: Session.SessionHooks = {
+              onOpen: (handle) => Effect.sync(() => (current = handle)),
               onRtt: (rttMs) => updateHealth(() => ({ rttMs })),
               onActivity: (at) => updateHealth(() => ({ lastSeen: at }))
             }
+            const pending = Chunk.toReadonlyArray(yield* Queue.takeAll(pendingControl))
             yield* FiberHandle.run(
               session,
-              Session.run({ channel, contact, control, events, hooks, inbox, outbox, settings }).pipe(
+              Session.run({ channel, contact, pending, events, hooks, inbox, outbox, settings }).pipe(
                 Effect.onExit((exit) =>
                   Effect.zipRight(
                     Exit.isFailure(exit) && Cause.isInterruptedOnly(exit.cause) ? Effect.void : channel.close,
@@ -300,12 +316,13 @@ export const make = (contact: Contact) =>
               case "SessionEnded": {
                 if (link?.id !== event.linkId) return
                 link = undefined
+                current = undefined
                 if (Exit.isFailure(event.exit) && Cause.isDie(event.exit.cause)) {
                   return yield* Effect.die(Cause.squash(event.exit.cause))
                 }
                 const reason = Exit.isFailure(event.exit) ? errorMessage(event.exit.cause) : "link closed"
                 const at = yield* Clock.currentTimeMillis
-                yield* events.publish(new LinkError({ contact: contact.uid, error: reason, at }))
+                yield* events.publish({ _tag: "LinkError", contact: contact.uid, error: reason, at })
                 yield* updateHealth(() => ({ lastError: reason, connectedSince: undefined, rttMs: undefined }))
                 return yield* scheduleRetry(reason)
               }
@@ -328,7 +345,15 @@ export const make = (contact: Contact) =>
           size >= MAX_PENDING_EVENTS ? channel.close : Queue.offer(mailbox, { _tag: "Inbound", channel })),
       connectNow: Queue.offer(mailbox, { _tag: "ConnectNow" }).pipe(Effect.asVoid),
       sendControl: (message) =>
-        Effect.asVoid(Queue.offer(control, message)),
+        Effect.suspend(
+          () => (current === undefined ? Effect.asVoid(Queue.offer(pendingControl, message)) : current.send(message))
+        ),
+      ping: Effect.suspend(() =>
+        current === undefined
+          ? new NotConnected({ contact: contact.uid })
+          : Effect.mapError(current.ping, (e) =>
+            new NotConnected({ contact: contact.uid, detail: e.reason }))
+      ),
       run,
       restarted: updateHealth((h) => ({ restarts: h.restarts + 1 }))
     } satisfies PeerActor as PeerActor

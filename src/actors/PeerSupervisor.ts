@@ -7,6 +7,7 @@
  */
 import { Cause, Context, Effect, FiberMap, Layer, Queue, Schedule } from "effect"
 import type { Contact } from "../domain/Contact.js"
+import type { NotConnected } from "../domain/Errors.js"
 import { ContactError } from "../domain/Errors.js"
 import type { LinkHealth } from "../domain/Events.js"
 import type { Uid } from "../domain/Ids.js"
@@ -25,6 +26,7 @@ export interface PeerSupervisorShape {
   readonly offerInbound: (uid: Uid, channel: Channel) => Effect.Effect<void>
   readonly connectNow: (uid: Uid) => Effect.Effect<void, ContactError>
   readonly sendControl: (uid: Uid, message: WireMessage) => Effect.Effect<void, ContactError>
+  readonly ping: (uid: Uid) => Effect.Effect<number, ContactError | NotConnected>
   readonly health: (uid: Uid) => Effect.Effect<LinkHealth, ContactError>
   readonly healthAll: Effect.Effect<ReadonlyArray<LinkHealth>>
   /** The live actor of a contact (tests and diagnostics). */
@@ -124,6 +126,7 @@ export const make = Effect.gen(function*() {
       }),
     connectNow: (uid) => Effect.flatMap(actor(uid), (a) => a.connectNow),
     sendControl: (uid, message) => Effect.flatMap(actor(uid), (a) => a.sendControl(message)),
+    ping: (uid) => Effect.flatMap(actor(uid), (a) => a.ping),
     health: (uid) => Effect.flatMap(actor(uid), (a) => a.health),
     healthAll: Effect.suspend(() => Effect.forEach([...actors.values()], (a) => a.health)),
     actor

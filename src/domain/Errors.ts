@@ -154,3 +154,18 @@ export class InvalidInput extends Schema.TaggedError<InvalidInput>()("InvalidInp
     return `Invalid input: ${this.detail}`
   }
 }
+
+/**
+ * The contact has no link right now.
+ *
+ * @since 2.0.0
+ * @category errors
+ */
+export class NotConnected extends Schema.TaggedError<NotConnected>()("NotConnected", {
+  contact: Schema.String,
+  ...detail
+}) {
+  override get message() {
+    return `Not connected to ${this.contact}${this.detail === undefined ? "" : ` (${this.detail})`}`
+  }
+}

@@ -40,26 +40,28 @@ export class LinkHealth extends Schema.Class<LinkHealth>("LinkHealth")({
  * @since 2.0.0
  * @category events
  */
-export class LinkStateChanged extends Schema.TaggedClass<LinkStateChanged>()("LinkStateChanged", {
+export const LinkStateChanged = Schema.TaggedStruct("LinkStateChanged", {
   contact: Uid,
   state: LinkState,
   previous: LinkState,
   at: Schema.Number,
   detail: Schema.optional(Schema.String)
-}) {}
+})
+export type LinkStateChanged = typeof LinkStateChanged.Type
 
 /**
  * @since 2.0.0
  * @category events
  */
-export class MessageReceived extends Schema.TaggedClass<MessageReceived>()("MessageReceived", {
+export const MessageReceived = Schema.TaggedStruct("MessageReceived", {
   contact: Uid,
   id: MessageId,
   body: Schema.String,
   sentAt: Schema.Number,
   receivedAt: Schema.Number,
   groupId: Schema.optional(GroupId)
-}) {}
+})
+export type MessageReceived = typeof MessageReceived.Type
 
 /**
  * The peer stored (delivered) or read these messages.
@@ -67,22 +69,24 @@ export class MessageReceived extends Schema.TaggedClass<MessageReceived>()("Mess
  * @since 2.0.0
  * @category events
  */
-export class ReceiptReceived extends Schema.TaggedClass<ReceiptReceived>()("ReceiptReceived", {
+export const ReceiptReceived = Schema.TaggedStruct("ReceiptReceived", {
   contact: Uid,
   kind: Schema.Literal("delivered", "read"),
   ids: Schema.Array(MessageId),
   at: Schema.Number
-}) {}
+})
+export type ReceiptReceived = typeof ReceiptReceived.Type
 
 /**
  * @since 2.0.0
  * @category events
  */
-export class TypingChanged extends Schema.TaggedClass<TypingChanged>()("TypingChanged", {
+export const TypingChanged = Schema.TaggedStruct("TypingChanged", {
   contact: Uid,
   active: Schema.Boolean,
   at: Schema.Number
-}) {}
+})
+export type TypingChanged = typeof TypingChanged.Type
 
 /**
  * A connection that failed before it belonged to a contact, or an error on a contact's link.
@@ -90,12 +94,13 @@ export class TypingChanged extends Schema.TaggedClass<TypingChanged>()("TypingCh
  * @since 2.0.0
  * @category events
  */
-export class LinkError extends Schema.TaggedClass<LinkError>()("LinkError", {
+export const LinkError = Schema.TaggedStruct("LinkError", {
   contact: Schema.optional(Uid),
   remoteAddress: Schema.optional(Schema.String),
   error: Schema.String,
   at: Schema.Number
-}) {}
+})
+export type LinkError = typeof LinkError.Type
 
 /**
  * @since 2.0.0

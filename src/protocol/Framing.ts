@@ -57,12 +57,18 @@ const REKEY_RECORD_BYTES = 2
 const RECORD_OVERHEAD = 1 + 3
 
 /**
+ * Every encoder assembles plaintext here. `encode` is synchronous and never re-entered, so one
+ * buffer serves all links; an idle link then costs no 64 KiB of its own.
+ */
+const scratch = new Uint8Array(MAX_FRAME_PLAINTEXT)
+
+/**
  * @since 2.0.0
  * @category encoding
  */
 export class FrameEncoder {
   private readonly capacity: number
-  private readonly plain: Uint8Array
+  private readonly plain = scratch
   private used = 0
   private frames: Array<Uint8Array> = []
   private framesSinceRekey = 0
@@ -70,7 +76,6 @@ export class FrameEncoder {
 
   constructor(private readonly cipher: CipherState, private readonly options: FramingOptions = defaultFramingOptions) {
     this.capacity = Math.min(options.maxFramePlaintext ?? MAX_FRAME_PLAINTEXT, MAX_FRAME_PLAINTEXT) - REKEY_RECORD_BYTES
-    this.plain = new Uint8Array(this.capacity + REKEY_RECORD_BYTES)
   }
 
   /** The next frame carries a rekey marker; both sides then switch to the new key. */

@@ -4,7 +4,7 @@
  *
  * @since 2.0.0
  */
-import { Context, Effect, Layer, Option, PubSub, Ref } from "effect"
+import { Context, Effect, Layer, Option, PubSub } from "effect"
 import type { Queue, Scope } from "effect"
 import type { Contact } from "../domain/Contact.js"
 import { ContactError } from "../domain/Errors.js"
@@ -65,38 +65,53 @@ export const checkNew = (existing: ReadonlyArray<Contact>, contact: Contact): Ef
  */
 export const makeMemory = (initial: ReadonlyArray<Contact> = []) =>
   Effect.gen(function*() {
-    const contacts = yield* Ref.make<ReadonlyArray<Contact>>(initial)
+    const byUid = new Map(initial.map((c) => [c.uid, c]))
+    const byKey = new Map(initial.map((c) => [keyOf(c.publicKey), c]))
     const changes = yield* Effect.acquireRelease(PubSub.unbounded<ContactChange>(), PubSub.shutdown)
+    const lock = yield* Effect.makeSemaphore(1)
     const notFound = (uid: Uid) => new ContactError({ reason: "NotFound", detail: uid })
+    const put = (contact: Contact) => {
+      const previous = byUid.get(contact.uid)
+      if (previous !== undefined) byKey.delete(keyOf(previous.publicKey))
+      byUid.set(contact.uid, contact)
+      byKey.set(keyOf(contact.publicKey), contact)
+    }
     return ContactBook.of({
-      list: Ref.get(contacts),
-      get: (uid) => Effect.map(Ref.get(contacts), (all) => Option.fromNullable(all.find((c) => c.uid === uid))),
-      byKey: (publicKey) =>
-        Effect.map(Ref.get(contacts), (all) =>
-          Option.fromNullable(all.find((c) => keyOf(c.publicKey) === keyOf(publicKey)))),
+      list: Effect.sync(() => [...byUid.values()]),
+      get: (uid) => Effect.sync(() => Option.fromNullable(byUid.get(uid))),
+      byKey: (publicKey) => Effect.sync(() => Option.fromNullable(byKey.get(keyOf(publicKey)))),
       add: (contact) =>
-        Effect.flatMap(Ref.get(contacts), (all) =>
-          checkNew(all, contact)).pipe(
-            Effect.zipRight(Ref.update(contacts, (all) => [...all, contact])),
-            Effect.zipRight(PubSub.publish(changes, { _tag: "Added", contact })),
-            Effect.asVoid
-          ),
+        lock.withPermits(1)(
+          Effect.suspend(() => {
+            if (byUid.has(contact.uid)) return new ContactError({ reason: "AlreadyExists", detail: contact.username })
+            const sameKey = byKey.get(keyOf(contact.publicKey))
+            if (sameKey !== undefined) return new ContactError({ reason: "KeyInUse", detail: sameKey.username })
+            put(contact)
+            return Effect.asVoid(PubSub.publish(changes, { _tag: "Added", contact }))
+          })
+        ),
       update: (contact) =>
-        Effect.flatMap(Ref.get(contacts), (all) =>
-          all.some((c) => c.uid === contact.uid)
-            ? Ref.set(contacts, all.map((c) => (c.uid === contact.uid ? contact : c))).pipe(
-              Effect.zipRight(PubSub.publish(changes, { _tag: "Updated", contact })),
-              Effect.asVoid
-            )
-            : notFound(contact.uid)),
+        lock.withPermits(1)(
+          Effect.suspend(() => {
+            if (!byUid.has(contact.uid)) return notFound(contact.uid)
+            const sameKey = byKey.get(keyOf(contact.publicKey))
+            if (sameKey !== undefined && sameKey.uid !== contact.uid) {
+              return new ContactError({ reason: "KeyInUse", detail: sameKey.username })
+            }
+            put(contact)
+            return Effect.asVoid(PubSub.publish(changes, { _tag: "Updated", contact }))
+          })
+        ),
       remove: (uid) =>
-        Effect.flatMap(Ref.get(contacts), (all) =>
-          all.some((c) => c.uid === uid)
-            ? Ref.set(contacts, all.filter((c) => c.uid !== uid)).pipe(
-              Effect.zipRight(PubSub.publish(changes, { _tag: "Removed", uid })),
-              Effect.asVoid
-            )
-            : notFound(uid)),
+        lock.withPermits(1)(
+          Effect.suspend(() => {
+            const existing = byUid.get(uid)
+            if (existing === undefined) return notFound(uid)
+            byUid.delete(uid)
+            byKey.delete(keyOf(existing.publicKey))
+            return Effect.asVoid(PubSub.publish(changes, { _tag: "Removed", uid }))
+          })
+        ),
       subscribe: PubSub.subscribe(changes)
     })
   })

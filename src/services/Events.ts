@@ -15,6 +15,7 @@ import type { RuntimeEvent } from "../domain/Events.js"
  */
 export interface EventsShape {
   readonly publish: (event: RuntimeEvent) => Effect.Effect<void>
+  readonly publishAll: (events: ReadonlyArray<RuntimeEvent>) => Effect.Effect<void>
   readonly subscribe: Effect.Effect<Queue.Dequeue<RuntimeEvent>, never, Scope.Scope>
   readonly stream: Stream.Stream<RuntimeEvent>
 }
@@ -34,6 +35,7 @@ export const make = (capacity = 16_384) =>
     const pubsub = yield* Effect.acquireRelease(PubSub.sliding<RuntimeEvent>(capacity), PubSub.shutdown)
     return Events.of({
       publish: (event) => Effect.asVoid(PubSub.publish(pubsub, event)),
+      publishAll: (events) => Effect.asVoid(PubSub.publishAll(pubsub, events)),
       subscribe: PubSub.subscribe(pubsub),
       stream: Stream.fromPubSub(pubsub)
     })

@@ -6,7 +6,7 @@
  */
 import { Context, Effect, Layer } from "effect"
 import type { Contact } from "../domain/Contact.js"
-import { MessageReceived, ReceiptReceived } from "../domain/Events.js"
+import type { MessageReceived } from "../domain/Events.js"
 import type { MessageId, Uid } from "../domain/Ids.js"
 import type { Deliverable } from "../domain/Messages.js"
 import { Events } from "./Events.js"
@@ -46,37 +46,39 @@ const RECENT_IDS = 10_000
  */
 export const makeMemory = Effect.gen(function*() {
   const events = yield* Events
-  const recent = new Map<Uid, Set<MessageId>>()
+  const recent = new Map<Uid, { readonly ids: Set<MessageId>; readonly order: Array<MessageId>; next: number }>()
   const seen = (contact: Uid, id: MessageId) => {
-    let ids = recent.get(contact)
-    if (ids === undefined) recent.set(contact, ids = new Set())
-    if (ids.has(id)) return true
-    ids.add(id)
-    if (ids.size > RECENT_IDS) ids.delete(ids.values().next().value!)
+    let window = recent.get(contact)
+    if (window === undefined) recent.set(contact, window = { ids: new Set(), order: [], next: 0 })
+    if (window.ids.has(id)) return true
+    if (window.order.length < RECENT_IDS) {
+      window.order.push(id)
+    } else {
+      window.ids.delete(window.order[window.next]!)
+      window.order[window.next] = id
+      window.next = (window.next + 1) % RECENT_IDS
+    }
+    window.ids.add(id)
     return false
   }
   return Inbox.of({
     deliver: (contact, messages, receivedAt) =>
       Effect.as(
-        Effect.forEach(
-          messages.filter((m) => !seen(contact.uid, m.id)),
-          (m) =>
-            events.publish(
-              new MessageReceived({
-                contact: contact.uid,
-                id: m.id,
-                body: m.body,
-                sentAt: m.sentAt,
-                receivedAt,
-                ...(m._tag === "GroupText" ? { groupId: m.groupId } : {})
-              })
-            ),
-          { discard: true }
+        events.publishAll(
+          messages.filter((m) => !seen(contact.uid, m.id)).map((m): MessageReceived => ({
+            _tag: "MessageReceived",
+            contact: contact.uid,
+            id: m.id,
+            body: m.body,
+            sentAt: m.sentAt,
+            receivedAt,
+            ...(m._tag === "GroupText" ? { groupId: m.groupId } : {})
+          }))
         ),
         messages.map((m) => m.id)
       ),
     receipt: (contact, kind, ids, at) =>
-      ids.length === 0 ? Effect.void : events.publish(new ReceiptReceived({ contact: contact.uid, kind, ids, at }))
+      ids.length === 0 ? Effect.void : events.publish({ _tag: "ReceiptReceived", contact: contact.uid, kind, ids, at })
   })
 })
 

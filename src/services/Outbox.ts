@@ -33,7 +33,9 @@ export interface OutboxShape {
 export class Outbox extends Context.Tag("jarvis/Outbox")<Outbox, OutboxShape>() {}
 
 interface Box {
+  /** Ready messages are `ready[head..]`; the consumed prefix is dropped once it is large. */
   ready: Array<Deliverable>
+  head: number
   readonly inflight: Map<MessageId, Deliverable>
   readonly doorbell: Queue.Queue<void>
 }
@@ -52,31 +54,40 @@ export const makeMemory = (capacity: number) =>
         const existing = boxes.get(contact)
         if (existing !== undefined) return Effect.succeed(existing)
         return Effect.map(Queue.sliding<void>(1), (doorbell) => {
-          const created = boxes.get(contact) ?? { ready: [], inflight: new Map(), doorbell }
+          const created = boxes.get(contact) ?? { ready: [], head: 0, inflight: new Map(), doorbell }
           boxes.set(contact, created)
           return created
         })
       })
+    const readyCount = (b: Box) => b.ready.length - b.head
     const take = (contact: Uid, max: number): Effect.Effect<ReadonlyArray<Deliverable>> =>
       Effect.flatMap(box(contact), (b) => {
-        if (b.ready.length === 0) return Effect.zipRight(Queue.take(b.doorbell), take(contact, max))
-        const taken = b.ready.length <= max ? b.ready : b.ready.slice(0, max)
-        b.ready = b.ready.length <= max ? [] : b.ready.slice(max)
+        if (readyCount(b) === 0) return Effect.zipRight(Queue.take(b.doorbell), take(contact, max))
+        const end = Math.min(b.ready.length, b.head + max)
+        const taken = b.ready.slice(b.head, end)
+        b.head = end
+        if (b.head === b.ready.length) {
+          b.ready = []
+          b.head = 0
+        } else if (b.head > 4096 && b.head * 2 > b.ready.length) {
+          b.ready = b.ready.slice(b.head)
+          b.head = 0
+        }
         for (const m of taken) b.inflight.set(m.id, m)
         return Effect.succeed(taken)
       })
     const count = (contact: Uid) => {
       const b = boxes.get(contact)
-      return b === undefined ? 0 : b.ready.length + b.inflight.size
+      return b === undefined ? 0 : readyCount(b) + b.inflight.size
     }
     return Outbox.of({
       enqueue: (contact, message) =>
         Effect.flatMap(box(contact), (b) => {
-          if (b.ready.length + b.inflight.size >= capacity) {
+          if (readyCount(b) + b.inflight.size >= capacity) {
             return new MailboxFull({ capacity, detail: `outbox for ${contact}` })
           }
           b.ready.push(message)
-          return Effect.asVoid(Queue.offer(b.doorbell, undefined))
+          return readyCount(b) === 1 ? Effect.asVoid(Queue.offer(b.doorbell, undefined)) : Effect.void
         }),
       take,
       ack: (contact, ids) =>
@@ -87,7 +98,8 @@ export const makeMemory = (capacity: number) =>
       requeue: (contact) =>
         Effect.flatMap(box(contact), (b) => {
           if (b.inflight.size === 0) return Effect.void
-          b.ready = [...b.inflight.values(), ...b.ready]
+          b.ready = [...b.inflight.values(), ...b.ready.slice(b.head)]
+          b.head = 0
           b.inflight.clear()
           return Effect.asVoid(Queue.offer(b.doorbell, undefined))
         }),

@@ -6,22 +6,18 @@ import { Contact } from "../../src/domain/Contact.js"
 import type { Uid } from "../../src/domain/Ids.js"
 import type { PublicKey } from "../../src/domain/Keys.js"
 import { fingerprintOf } from "../../src/domain/Keys.js"
+import * as Embedded from "../../src/Embedded.js"
 import type { Channel } from "../../src/protocol/Channel.js"
 import { generateKeyPair } from "../../src/protocol/crypto/X25519.js"
 import { ByteQueue } from "../../src/protocol/internal/ByteQueue.js"
 import * as Preamble from "../../src/protocol/Preamble.js"
 import * as SecureChannel from "../../src/protocol/SecureChannel.js"
 import { ContactBook } from "../../src/services/ContactBook.js"
-import * as ContactBookModule from "../../src/services/ContactBook.js"
 import { Events } from "../../src/services/Events.js"
-import * as EventsModule from "../../src/services/Events.js"
 import type { UnlockedIdentity } from "../../src/services/Identity.js"
 import { Profile } from "../../src/services/Identity.js"
-import * as Inbox from "../../src/services/Inbox.js"
-import { LocalIdentity } from "../../src/services/LocalIdentity.js"
-import * as Outbox from "../../src/services/Outbox.js"
+import type { Inbox } from "../../src/services/Inbox.js"
 import type { RuntimeSettings } from "../../src/services/RuntimeConfig.js"
-import { RuntimeConfig } from "../../src/services/RuntimeConfig.js"
 import type { TransportShape } from "../../src/services/Transport.js"
 import { Transport } from "../../src/services/Transport.js"
 
@@ -68,21 +64,19 @@ export interface NodeOptions {
   readonly transport: TransportShape
   readonly settings?: Partial<RuntimeSettings>
   /** Replaces the in-memory inbox (e.g. to inject a failure). */
-  readonly inbox?: Layer.Layer<Inbox.Inbox, never, Events> | undefined
+  readonly inbox?: Layer.Layer<Inbox, never, Events> | undefined
 }
 
 /** Builds a whole node in the current scope and returns its services. */
 export const startNode = (options: NodeOptions) =>
   Effect.gen(function*() {
-    const settings = { bindAddress: "127.0.0.1", ...options.settings }
-    const infra = Layer.mergeAll(
-      RuntimeConfig.layerWith(settings),
-      Layer.succeed(Transport, options.transport),
-      ContactBookModule.layerMemory(options.contacts),
-      Outbox.layerMemory(settings.mailboxCapacity ?? 10_000),
-      LocalIdentity.layer(options.identity)
-    ).pipe(Layer.provideMerge(Layer.provideMerge(options.inbox ?? Inbox.layerMemory, EventsModule.layer)))
-    const context = yield* Layer.build(Runtime.layer.pipe(Layer.provideMerge(infra)))
+    const context = yield* Layer.build(Embedded.layer({
+      identity: options.identity,
+      contacts: options.contacts,
+      transport: Layer.succeed(Transport, options.transport),
+      settings: { bindAddress: "127.0.0.1", ...options.settings },
+      inbox: options.inbox
+    }))
     return {
       identity: options.identity,
       runtime: Context.get(context, Runtime.Runtime),

@@ -1,11 +1,10 @@
 /**
- * One authenticated link's life: a reader, a writer fed by the outbox pump and by control
- * messages, keepalive pings with RTT, a dead-link deadline and periodic rekeying. The first of
- * these to stop ends the session with a reason; a defect is left to kill the actor.
+ * One authenticated link's life, in four fibers: a reader; a writer; a pump from the outbox; and
+ * one timer for keepalive pings, the dead-link deadline and periodic rekeying. The first to stop
+ * ends the session with a reason; a defect is left to kill the actor.
  */
-import { Chunk, Clock, Data, Duration, Effect, Queue, Ref } from "effect"
+import { Chunk, Clock, Data, Deferred, Duration, Effect, Queue } from "effect"
 import type { Contact } from "../../domain/Contact.js"
-import { TypingChanged } from "../../domain/Events.js"
 import type { MessageId } from "../../domain/Ids.js"
 import type { Deliverable, WireMessage } from "../../domain/Messages.js"
 import type { Channel } from "../../protocol/Channel.js"
@@ -20,7 +19,16 @@ export class SessionEnd extends Data.TaggedError("SessionEnd")<{ readonly reason
   }
 }
 
+/** What the actor can do with a running session. */
+export interface SessionHandle {
+  /** Queues a message for this link (best effort: dropped if the link ends first). */
+  readonly send: (message: WireMessage) => Effect.Effect<void>
+  /** Round trip of a Ping, in milliseconds. */
+  readonly ping: Effect.Effect<number, SessionEnd>
+}
+
 export interface SessionHooks {
+  readonly onOpen: (handle: SessionHandle) => Effect.Effect<void>
   readonly onRtt: (rttMs: number) => Effect.Effect<void>
   readonly onActivity: (at: number) => Effect.Effect<void>
 }
@@ -32,8 +40,8 @@ export interface SessionDeps {
   readonly outbox: OutboxShape
   readonly inbox: InboxShape
   readonly events: EventsShape
-  /** Best-effort messages from outside the session (typing, read receipts). */
-  readonly control: Queue.Dequeue<WireMessage>
+  /** Best-effort messages queued while no link was up; sent first. */
+  readonly pending: ReadonlyArray<WireMessage>
   readonly hooks: SessionHooks
 }
 
@@ -47,15 +55,22 @@ const end = (reason: string) => Effect.fail(new SessionEnd({ reason }))
 /** Runs until the link ends; fails with the reason (never succeeds). */
 export const run = (deps: SessionDeps): Effect.Effect<never, SessionEnd> =>
   Effect.gen(function*() {
-    const { channel, contact, control, events, hooks, inbox, outbox, settings } = deps
+    const { channel, contact, events, hooks, inbox, outbox, settings } = deps
     const uid = contact.uid
     const outgoing = yield* Queue.bounded<WireMessage>(settings.sendBatch * 4)
     const start = yield* Clock.currentTimeMillis
-    const lastActivity = yield* Ref.make(start)
-    const pings = new Map<number, number>()
+    const ended = yield* Deferred.make<never, SessionEnd>()
+    const pings = new Map<number, { readonly sentAt: number; readonly reply?: Deferred.Deferred<number> }>()
     let pingSeq = 0
+    let lastActivity = start
 
-    yield* outbox.requeue(uid)
+    const sendPing = (reply?: Deferred.Deferred<number>) =>
+      Effect.gen(function*() {
+        const seq = ++pingSeq
+        pings.set(seq, { sentAt: yield* Clock.currentTimeMillis, ...(reply === undefined ? {} : { reply }) })
+        if (pings.size > PING_MEMORY) pings.delete(pings.keys().next().value!)
+        yield* Queue.offer(outgoing, { _tag: "Ping", seq })
+      })
 
     const fromChannel = <A, E extends { readonly message: string }>(effect: Effect.Effect<A, E>) =>
       Effect.mapError(effect, (e) => new SessionEnd({ reason: e.message }))
@@ -65,8 +80,10 @@ export const run = (deps: SessionDeps): Effect.Effect<never, SessionEnd> =>
         const delivered = batch.filter(isDeliverable)
         if (delivered.length > 0) {
           const ids = yield* inbox.deliver(contact, delivered, now)
-          for (let i = 0; i < ids.length; i += MAX_IDS) {
-            if (channel.supportsReceipts) yield* Queue.offer(outgoing, { _tag: "Ack", ids: ids.slice(i, i + MAX_IDS) })
+          if (channel.supportsReceipts) {
+            for (let i = 0; i < ids.length; i += MAX_IDS) {
+              yield* Queue.offer(outgoing, { _tag: "Ack", ids: ids.slice(i, i + MAX_IDS) })
+            }
           }
         }
         for (const message of batch) {
@@ -75,10 +92,11 @@ export const run = (deps: SessionDeps): Effect.Effect<never, SessionEnd> =>
               yield* Queue.offer(outgoing, { _tag: "Pong", seq: message.seq })
               break
             case "Pong": {
-              const sentAt = pings.get(message.seq)
-              if (sentAt !== undefined) {
+              const ping = pings.get(message.seq)
+              if (ping !== undefined) {
                 pings.delete(message.seq)
-                yield* hooks.onRtt(now - sentAt)
+                yield* hooks.onRtt(now - ping.sentAt)
+                if (ping.reply !== undefined) yield* Deferred.succeed(ping.reply, now - ping.sentAt)
               }
               break
             }
@@ -91,7 +109,7 @@ export const run = (deps: SessionDeps): Effect.Effect<never, SessionEnd> =>
               yield* inbox.receipt(contact, "read", message.ids, now)
               break
             case "Typing":
-              yield* events.publish(new TypingChanged({ contact: uid, active: message.active, at: now }))
+              yield* events.publish({ _tag: "TypingChanged", contact: uid, active: message.active, at: now })
               break
             case "Bye":
               return yield* end(`peer closed the link (${message.reason})`)
@@ -105,7 +123,7 @@ export const run = (deps: SessionDeps): Effect.Effect<never, SessionEnd> =>
       while (true) {
         const batch = yield* fromChannel(channel.receive)
         const now = yield* Clock.currentTimeMillis
-        yield* Ref.set(lastActivity, now)
+        lastActivity = now
         yield* hooks.onActivity(now)
         yield* handle(batch, now)
       }
@@ -121,8 +139,6 @@ export const run = (deps: SessionDeps): Effect.Effect<never, SessionEnd> =>
       }
     })
 
-    const controlPump = Effect.forever(Effect.flatMap(Queue.take(control), (m) => Queue.offer(outgoing, m)))
-
     const writer = Effect.gen(function*() {
       while (true) {
         const batch = Chunk.toReadonlyArray(yield* Queue.takeBetween(outgoing, 1, settings.sendBatch))
@@ -137,30 +153,43 @@ export const run = (deps: SessionDeps): Effect.Effect<never, SessionEnd> =>
       }
     })
 
-    const keepalive = Effect.gen(function*() {
+    const timer = Effect.gen(function*() {
+      const pingEvery = Duration.toMillis(settings.pingInterval)
+      const deadAfter = Duration.toMillis(settings.deadAfter)
+      const rekeyEvery = Duration.toMillis(settings.rekeyInterval)
+      let nextPing = start + pingEvery
+      let nextRekey = start + rekeyEvery
       while (true) {
-        yield* Effect.sleep(settings.pingInterval)
-        const seq = ++pingSeq
-        pings.set(seq, yield* Clock.currentTimeMillis)
-        if (pings.size > PING_MEMORY) pings.delete(pings.keys().next().value!)
-        yield* Queue.offer(outgoing, { _tag: "Ping", seq })
+        const now = yield* Clock.currentTimeMillis
+        const deadline = lastActivity + deadAfter
+        if (now >= deadline) return yield* end(`no traffic for ${Duration.format(settings.deadAfter)}`)
+        if (now >= nextPing) {
+          yield* sendPing()
+          nextPing += pingEvery
+        }
+        if (now >= nextRekey) {
+          yield* channel.rekey
+          nextRekey = now + rekeyEvery
+        }
+        yield* Effect.sleep(Duration.millis(Math.min(deadline, nextPing, nextRekey) - now))
       }
     })
 
-    const deadline = Effect.gen(function*() {
-      const limit = Duration.toMillis(settings.deadAfter)
-      while (true) {
-        const remaining = (yield* Ref.get(lastActivity)) + limit - (yield* Clock.currentTimeMillis)
-        if (remaining <= 0) return yield* end(`no traffic for ${Duration.format(settings.deadAfter)}`)
-        yield* Effect.sleep(Duration.millis(remaining))
-      }
+    yield* Queue.offerAll(outgoing, deps.pending)
+    yield* outbox.requeue(uid)
+    yield* hooks.onOpen({
+      send: (message) => Effect.asVoid(Queue.offer(outgoing, message)),
+      ping: Effect.gen(function*() {
+        const reply = yield* Deferred.make<number>()
+        yield* sendPing(reply)
+        return yield* Effect.raceFirst(Deferred.await(reply), Deferred.await(ended))
+      }).pipe(
+        Effect.timeoutFail({ duration: settings.deadAfter, onTimeout: () => new SessionEnd({ reason: "no pong" }) })
+      )
     })
-
-    const rekey = Effect.forever(Effect.zipRight(Effect.sleep(settings.rekeyInterval), channel.rekey))
-
-    yield* Effect.all([reader, writer, pump, controlPump, keepalive, deadline, rekey], {
-      concurrency: "unbounded",
-      discard: true
-    })
-    return yield* end("session stopped")
+    return yield* Effect.all([reader, writer, pump, timer], { concurrency: "unbounded", discard: true }).pipe(
+      Effect.zipRight(end("session stopped")),
+      Effect.tapError((e) => Deferred.fail(ended, e)),
+      Effect.onInterrupt(() => Deferred.fail(ended, new SessionEnd({ reason: "link closed" })))
+    )
   })
