@@ -2,7 +2,8 @@
 import * as Os from "node:os"
 
 const suites: Record<string, () => Promise<{ run: () => Promise<void> }>> = {
-  crypto: () => import("./suites/crypto.js")
+  crypto: () => import("./suites/crypto.js"),
+  network: () => import("./suites/network.js")
 }
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith("-"))

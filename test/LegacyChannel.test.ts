@@ -3,7 +3,7 @@ import { Effect, Either, Exit } from "effect"
 import type { ProtocolError } from "../src/domain/Errors.js"
 import type { MessageId } from "../src/domain/Ids.js"
 import type { WireMessage } from "../src/domain/Messages.js"
-import type { ByteStream } from "../src/protocol/ByteStream.js"
+import * as ByteStream from "../src/protocol/ByteStream.js"
 import { memoryPair } from "../src/protocol/ByteStream.js"
 import { dh, generateKeyPair } from "../src/protocol/crypto/X25519.js"
 import { ByteQueue } from "../src/protocol/internal/ByteQueue.js"
@@ -19,7 +19,7 @@ const text = (i: number, body = `legacy ${i}`): WireMessage => ({
   sentAt: 1_700_000_000_000 + i
 })
 
-const legacyPair = (wrap: (s: ByteStream) => ByteStream = (s) => s) =>
+const legacyPair = (wrap: (s: ByteStream.ByteStream) => ByteStream.ByteStream = (s) => s) =>
   Effect.gen(function*() {
     const alice = generateKeyPair()
     const bob = generateKeyPair()
@@ -96,7 +96,7 @@ describe("v1 legacy channel", () => {
   it.effect("a v1 acceptor reading a v2 preamble closes without reading further", () =>
     Effect.gen(function*() {
       const [a, b] = yield* memoryPair()
-      yield* a.write([Preamble.PREAMBLE, new Uint8Array(100)])
+      yield* ByteStream.write(a, [Preamble.PREAMBLE, new Uint8Array(100)])
       const queue = new ByteQueue()
       const exit = yield* Effect.exit(
         LegacyChannel.respond(b, queue, {

@@ -1,9 +1,11 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Arbitrary, Effect, Either, Exit, FastCheck as fc, Schema } from "effect"
+import { Packr } from "msgpackr"
 import { ProtocolError } from "../src/domain/Errors.js"
 import type { MessageId } from "../src/domain/Ids.js"
 import type { WireMessage } from "../src/domain/Messages.js"
 import * as Messages from "../src/domain/Messages.js"
+import * as ByteStream from "../src/protocol/ByteStream.js"
 import { memoryPair } from "../src/protocol/ByteStream.js"
 import { generateKeyPair } from "../src/protocol/crypto/X25519.js"
 import { FrameDecoder, FrameEncoder } from "../src/protocol/Framing.js"
@@ -149,11 +151,12 @@ describe("v2 secure channel", () => {
     const f1 = encoder.encode([MessageCodec.encode(text(1))])
     const f2 = encoder.encode([MessageCodec.encode(text(2))])
     const out: Array<Uint8Array> = []
+    const replayed = new Uint8Array(f2[0]!)
     decoder.push(f1[0]!)
     decoder.push(f2[0]!)
     assert.isUndefined(decoder.drain(out))
     assert.strictEqual(out.length, 2)
-    decoder.push(f2[0]!)
+    decoder.push(replayed)
     assert.strictEqual(decoder.drain(out)?.reason, "Decrypt")
   })
 
@@ -162,8 +165,8 @@ describe("v2 secure channel", () => {
     const encoder = new FrameEncoder(send)
     const wire = [1, 2, 3].map((i) => encoder.encode([MessageCodec.encode(text(i))])[0]!)
     const replay = new FrameDecoder(receive)
-    replay.push(wire[0]!)
-    replay.push(wire[0]!)
+    replay.push(new Uint8Array(wire[0]!))
+    replay.push(new Uint8Array(wire[0]!))
     assert.strictEqual(replay.drain([])?.reason, "Decrypt")
 
     const second = cipherPair()
@@ -188,7 +191,7 @@ describe("v2 secure channel", () => {
   it.effect("rejects an oversized handshake message before reading it", () =>
     Effect.gen(function*() {
       const [a, b] = yield* memoryPair()
-      yield* a.write([Preamble.PREAMBLE, Uint8Array.of(0xff, 0xff)])
+      yield* ByteStream.write(a, [Preamble.PREAMBLE, Uint8Array.of(0xff, 0xff)])
       const queue = new ByteQueue()
       assert.strictEqual(yield* Preamble.sniff(b, queue), "v2")
       const error = yield* Effect.flip(
@@ -206,7 +209,7 @@ describe("v2 secure channel", () => {
       const sniffBytes = (bytes: Uint8Array) =>
         Effect.gen(function*() {
           const [a, b] = yield* memoryPair()
-          yield* a.write([bytes])
+          yield* ByteStream.write(a, [bytes])
           const queue = new ByteQueue()
           const result = yield* Effect.either(Preamble.sniff(b, queue))
           return { result, left: queue.length }
@@ -237,6 +240,40 @@ describe("v2 decoders under fuzzing", () => {
 
   it.prop("encode/decode round-trips every wire message", [arbitraryMessage], ([message]) => {
     assert.deepStrictEqual(MessageCodec.decode(MessageCodec.encode(message)), Either.right(message))
+  })
+
+  const nearMessages = fc.oneof(
+    arbitraryMessage.map((m) => MessageCodec.encode(m)),
+    fc.tuple(
+      fc.constantFrom(2, 3, 4, 5),
+      fc.array(
+        fc.oneof(
+          fc.string(),
+          fc.integer(),
+          fc.double(),
+          fc.boolean(),
+          fc.constant(null),
+          fc.array(fc.string({ maxLength: 70 }), { maxLength: 3 })
+        ),
+        { maxLength: 5 }
+      )
+    )
+      .map(([id, rest]) => new Uint8Array(new Packr({ useRecords: false }).pack([id, ...rest])))
+  )
+
+  it.prop("the hand-written fast paths agree with the Schemas", [
+    nearMessages,
+    fc.nat(),
+    fc.integer({ min: 0, max: 255 })
+  ], ([bytes, at, value]) => {
+    const mutated = new Uint8Array(bytes)
+    mutated[at % mutated.length] = value
+    for (const input of [bytes, mutated]) {
+      const fastPath = MessageCodec.decode(input)
+      const schemaPath = MessageCodec.decodeWithSchema(input)
+      assert.strictEqual(Either.isRight(fastPath), Either.isRight(schemaPath))
+      if (Either.isRight(fastPath)) assert.deepStrictEqual(fastPath.right, Either.getOrThrow(schemaPath))
+    }
   })
 
   it.prop("message decoding returns a typed error, never a throw", [fc.uint8Array({ maxLength: 512 })], ([bytes]) => {

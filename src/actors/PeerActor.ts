@@ -9,19 +9,8 @@
  *
  * @since 2.0.0
  */
-import {
-  Cause,
-  Chunk,
-  Clock,
-  Duration,
-  Effect,
-  Exit,
-  FiberHandle,
-  FiberSet,
-  Option,
-  Queue,
-  SubscriptionRef
-} from "effect"
+import { Cause, Chunk, Clock, Duration, Effect, Exit, FiberHandle, FiberSet, Option, Queue } from "effect"
+import type { Types } from "effect"
 import type { Contact } from "../domain/Contact.js"
 import { NotConnected, TransportError } from "../domain/Errors.js"
 import type { LinkState } from "../domain/Events.js"
@@ -55,7 +44,6 @@ export const AGENT = "jarvis/2.0.0"
 export interface PeerActor {
   readonly contact: Contact
   readonly health: Effect.Effect<LinkHealth>
-  readonly healthChanges: SubscriptionRef.SubscriptionRef<LinkHealth>["changes"]
   /** Hands an authenticated inbound channel to the actor, which then owns it. */
   readonly offerInbound: (channel: Channel) => Effect.Effect<void>
   /** Dials now if not connected or dialing (cancels a pending retry). */
@@ -85,6 +73,8 @@ interface Link {
   readonly direction: "outbound" | "inbound"
   readonly establishedAt: number
 }
+
+type Mutable<A> = Types.Mutable<A>
 
 const MAX_PENDING_EVENTS = 64
 const BYE_TIMEOUT = Duration.seconds(1)
@@ -117,9 +107,7 @@ export const make = (contact: Contact) =>
     const mailbox = yield* Queue.unbounded<ActorEvent>()
     const pendingControl = yield* Queue.sliding<WireMessage>(64)
     let current: Session.SessionHandle | undefined
-    const health = yield* SubscriptionRef.make(
-      new LinkHealth({ contact: contact.uid, state: "idle", retryCount: 0, queueDepth: 0, restarts: 0 })
-    )
+    const health: Mutable<Omit<LinkHealth, "contact" | "queueDepth">> = { state: "idle", retryCount: 0, restarts: 0 }
     yield* Effect.addFinalizer(() =>
       Effect.flatMap(Queue.takeAll(mailbox), (pending) =>
         Effect.forEach(pending, (event) =>
@@ -139,14 +127,22 @@ export const make = (contact: Contact) =>
     const framing = { maxMessageBytes: settings.maxMessageBytes, rekeyAfterFrames: 1 << 20 }
     const canDial = contact.port > 0
 
-    const updateHealth = (f: (h: LinkHealth) => Partial<LinkHealth>) =>
-      SubscriptionRef.update(health, (h) =>
-        new LinkHealth({ ...h, ...f(h) }))
+    const patchHealth = (patch: Partial<typeof health>) => {
+      for (const [key, value] of Object.entries(patch)) {
+        if (value === undefined) {
+          delete (health as Record<string, unknown>)[key]
+        } else (health as Record<string, unknown>)[key] = value
+      }
+    }
+    const updateHealth = (f: (h: typeof health) => Partial<typeof health>) =>
+      Effect.sync(() =>
+        patchHealth(f(health))
+      )
 
-    const setState = (state: LinkState, patch: Partial<LinkHealth> = {}, detail?: string) =>
+    const setState = (state: LinkState, patch: Partial<typeof health> = {}, detail?: string) =>
       Effect.gen(function*() {
-        const before = yield* SubscriptionRef.get(health)
-        yield* updateHealth(() => ({ ...patch, state }))
+        const before = { state: health.state }
+        patchHealth({ ...patch, state })
         if (before.state !== state) {
           const at = yield* Clock.currentTimeMillis
           yield* events.publish({
@@ -183,8 +179,7 @@ export const make = (contact: Contact) =>
         const channel = yield* handshake(stream).pipe(
           Effect.timeoutFail({
             duration: settings.handshakeTimeout,
-            onTimeout: () =>
-              new TransportError({ reason: "Timeout", detail: "handshake" })
+            onTimeout: () => new TransportError({ reason: "Timeout", detail: "handshake" })
           }),
           Effect.onExit((exit) => (Exit.isSuccess(exit) ? Effect.void : stream.close))
         )
@@ -250,9 +245,15 @@ export const make = (contact: Contact) =>
               yield* FiberSet.run(closers, sayByeAndClose(previous.channel, "duplicate"))
             }
             const hooks: Session.SessionHooks = {
-              onOpen: (handle) => Effect.sync(() => (current = handle)),
-              onRtt: (rttMs) => updateHealth(() => ({ rttMs })),
-              onActivity: (at) => updateHealth(() => ({ lastSeen: at }))
+              onOpen: (handle) => {
+                current = handle
+              },
+              onRtt: (rttMs) => {
+                health.rttMs = rttMs
+              },
+              onActivity: (at) => {
+                health.lastSeen = at
+              }
             }
             const pending = Chunk.toReadonlyArray(yield* Queue.takeAll(pendingControl))
             yield* FiberHandle.run(
@@ -337,9 +338,8 @@ export const make = (contact: Contact) =>
 
     return {
       contact,
-      health: Effect.zipWith(SubscriptionRef.get(health), outbox.depth(contact.uid), (h, queueDepth) =>
-        new LinkHealth({ ...h, queueDepth })),
-      healthChanges: health.changes,
+      health: Effect.map(outbox.depth(contact.uid), (queueDepth) =>
+        new LinkHealth({ ...health, contact: contact.uid, queueDepth }, true)),
       offerInbound: (channel) =>
         Effect.flatMap(Queue.size(mailbox), (size) =>
           size >= MAX_PENDING_EVENTS ? channel.close : Queue.offer(mailbox, { _tag: "Inbound", channel })),

@@ -14,7 +14,6 @@ import type { Uid } from "../domain/Ids.js"
 import type { WireMessage } from "../domain/Messages.js"
 import type { Channel } from "../protocol/Channel.js"
 import { ContactBook } from "../services/ContactBook.js"
-import { Outbox } from "../services/Outbox.js"
 import type { PeerActor } from "./PeerActor.js"
 import * as PeerActorModule from "./PeerActor.js"
 
@@ -55,7 +54,6 @@ const linkFields = (c: Contact) => `${c.host}:${c.port}:${c.legacy}:${Buffer.fro
  */
 export const make = Effect.gen(function*() {
   const contacts = yield* ContactBook
-  const outbox = yield* Outbox
   const context = yield* Effect.context<Effect.Effect.Context<ReturnType<typeof PeerActorModule.make>>>()
   const fibers = yield* FiberMap.make<Uid>()
   const actors = new Map<Uid, PeerActor>()
@@ -89,7 +87,7 @@ export const make = Effect.gen(function*() {
       ).pipe(Effect.provide(context))
     )
 
-  const stop = (uid: Uid) => Effect.zipRight(FiberMap.remove(fibers, uid), outbox.clear(uid))
+  const stop = (uid: Uid) => FiberMap.remove(fibers, uid)
 
   const changes = yield* contacts.subscribe
   yield* Effect.forEach(yield* contacts.list, start, { discard: true })

@@ -4,16 +4,17 @@
  *
  * @since 2.0.0
  */
-import { Clock, Context, Effect, Layer, Schema } from "effect"
+import { Clock, Context, Effect, Layer, Option, Schema } from "effect"
 import type { Queue, Scope, Stream } from "effect"
 import { randomBytes } from "node:crypto"
-import type { ContactError, MailboxFull, NotConnected } from "../domain/Errors.js"
-import { InvalidInput } from "../domain/Errors.js"
+import type { MailboxFull, NotConnected } from "../domain/Errors.js"
+import { ContactError, InvalidInput } from "../domain/Errors.js"
 import type { LinkHealth, RuntimeEvent } from "../domain/Events.js"
 import type { MessageId, Uid } from "../domain/Ids.js"
 import { MessageId as MessageIdSchema } from "../domain/Ids.js"
 import type { Text } from "../domain/Messages.js"
 import { MAX_BODY_LENGTH } from "../domain/Messages.js"
+import { ContactBook } from "../services/ContactBook.js"
 import { Events } from "../services/Events.js"
 import type { Profile } from "../services/Identity.js"
 import { LocalIdentity } from "../services/LocalIdentity.js"
@@ -45,6 +46,8 @@ export interface RuntimeShape {
     body: string,
     options?: SendOptions
   ) => Effect.Effect<Text, MailboxFull | ContactError | InvalidInput>
+  /** Removes the contact, closes its link and drops what was still queued for it. */
+  readonly removeContact: (contact: Uid) => Effect.Effect<void, ContactError>
   readonly typing: (contact: Uid, active: boolean) => Effect.Effect<void, ContactError>
   readonly connectNow: (contact: Uid) => Effect.Effect<void, ContactError>
   /** Round-trip time in milliseconds of one ping on the contact's link. */
@@ -94,30 +97,38 @@ export const make = Effect.gen(function*() {
   const listener = yield* Listener
 
   const outbox = yield* Outbox
+  const contacts = yield* ContactBook
   const events = yield* Events
 
-  const send = Effect.fnUntraced(function*(contact: Uid, body: string, options?: SendOptions) {
-    yield* supervisor.actor(contact)
-    if (body.length === 0 || body.length > MAX_BODY_LENGTH) {
-      return yield* new InvalidInput({ detail: `a message is 1 to ${MAX_BODY_LENGTH} characters` })
-    }
-    if (options?.id !== undefined && !isMessageId(options.id)) {
-      return yield* new InvalidInput({ detail: "a message id is 1-64 characters of [A-Za-z0-9._:-]" })
-    }
-    const message: Text = {
-      _tag: "Text",
-      id: (options?.id as MessageId | undefined) ?? newMessageId(),
-      body,
-      sentAt: yield* Clock.currentTimeMillis
-    }
-    yield* outbox.enqueue(contact, message)
-    return message
-  })
+  const send = (
+    contact: Uid,
+    body: string,
+    options?: SendOptions
+  ): Effect.Effect<Text, MailboxFull | ContactError | InvalidInput> =>
+    Effect.flatMap(contacts.get(contact), (found): Effect.Effect<Text, MailboxFull | ContactError | InvalidInput> => {
+      if (Option.isNone(found)) return new ContactError({ reason: "NotFound", detail: contact })
+      if (body.length === 0 || body.length > MAX_BODY_LENGTH) {
+        return new InvalidInput({ detail: `a message is 1 to ${MAX_BODY_LENGTH} characters` })
+      }
+      if (options?.id !== undefined && !isMessageId(options.id)) {
+        return new InvalidInput({ detail: "a message id is 1-64 characters of [A-Za-z0-9._:-]" })
+      }
+      return Effect.flatMap(Clock.currentTimeMillis, (sentAt) => {
+        const message: Text = {
+          _tag: "Text",
+          id: (options?.id as MessageId | undefined) ?? newMessageId(),
+          body,
+          sentAt
+        }
+        return Effect.as(outbox.enqueue(contact, message), message)
+      })
+    })
 
   return Runtime.of({
     profile: identity.profile,
     address: listener.address,
     send,
+    removeContact: (contact) => Effect.zipRight(contacts.remove(contact), outbox.clear(contact)),
     typing: (contact, active) => supervisor.sendControl(contact, { _tag: "Typing", active }),
     connectNow: supervisor.connectNow,
     ping: supervisor.ping,

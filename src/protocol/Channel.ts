@@ -19,8 +19,13 @@ export interface Channel {
   readonly remoteStatic: PublicKey
   /** The peer's Hello (synthesised from the v1 handshake for legacy peers). */
   readonly remoteHello: Hello
-  /** Sends messages; queued messages share frames and one write. One writer at a time. */
+  /** Encodes, seals and hands messages to the transport at once; they share frames and one write. */
+  readonly sendNow: (messages: ReadonlyArray<WireMessage>) => ChannelError | undefined
+  /** `sendNow` as an effect. */
   readonly send: (messages: ReadonlyArray<WireMessage>) => Effect.Effect<void, ChannelError>
+  /** True while the transport's send buffer is full: stop taking bulk work until `drain`. */
+  readonly congested: () => boolean
+  readonly drain: Effect.Effect<void, ChannelError>
   /** The next batch of one or more messages. One reader at a time. */
   readonly receive: Effect.Effect<ReadonlyArray<WireMessage>, ChannelError>
   /** Asks for a rekey with the next frame (v2 only). */

@@ -2,8 +2,8 @@
  * v2 transport framing. A frame is `length u16 BE | ChaChaPoly ciphertext` (the length is at most
  * 65535 by construction, so no declared length can make us allocate more). Its plaintext is a run
  * of records `kind u8 | length uvarint | data`: whole messages, the chunks of a message too big
- * for one frame, padding, and a rekey marker. Queued messages share frames, and all frames of one
- * `encode` go to the socket in one write.
+ * for one frame, padding, and a rekey marker. Queued messages share frames, all frames of one
+ * `encode` are sealed into one buffer for one write, and frames are opened in place.
  *
  * @since 2.0.0
  */
@@ -70,7 +70,8 @@ export class FrameEncoder {
   private readonly capacity: number
   private readonly plain = scratch
   private used = 0
-  private frames: Array<Uint8Array> = []
+  private out: Uint8Array = new Uint8Array(0)
+  private written = 0
   private framesSinceRekey = 0
   private rekeyRequested = false
 
@@ -83,13 +84,18 @@ export class FrameEncoder {
     this.rekeyRequested = true
   }
 
-  /** Encodes messages into frames, ready for one write. */
+  /** Encodes messages into frames, returned as one buffer for one write. */
   encode(messages: ReadonlyArray<Uint8Array>): Array<Uint8Array> {
+    let payload = 0
+    for (const message of messages) payload += message.length + RECORD_OVERHEAD + MAX_VARINT_BYTES
+    const frames = Math.ceil(payload / this.capacity) + messages.length
+    this.out = Buffer.allocUnsafe(payload + frames * (2 + TAG_BYTES + REKEY_RECORD_BYTES))
+    this.written = 0
     for (const message of messages) this.add(message)
     this.flush()
-    const frames = this.frames
-    this.frames = []
-    return frames
+    const out = this.out.subarray(0, this.written)
+    this.out = new Uint8Array(0)
+    return [out]
   }
 
   private add(message: Uint8Array): void {
@@ -127,10 +133,15 @@ export class FrameEncoder {
       this.plain[this.used++] = RecordKind.Rekey
       this.plain[this.used++] = 0
     }
-    const frame = Buffer.allocUnsafe(2 + this.used + TAG_BYTES)
-    frame.writeUInt16BE(this.used + TAG_BYTES, 0)
-    this.cipher.encryptInto(frame.subarray(2), null, this.plain.subarray(0, this.used))
-    this.frames.push(frame)
+    const sealed = this.used + TAG_BYTES
+    this.out[this.written] = sealed >>> 8
+    this.out[this.written + 1] = sealed & 0xff
+    this.cipher.encryptInto(
+      this.out.subarray(this.written + 2, this.written + 2 + sealed),
+      null,
+      this.plain.subarray(0, this.used)
+    )
+    this.written += 2 + sealed
     this.used = 0
     if (rekey) {
       this.cipher.rekey()
@@ -168,8 +179,9 @@ export class FrameDecoder {
       if (length <= TAG_BYTES) return malformed(`frame of ${length} bytes`)
       if (this.queue.length < 2 + length) return undefined
       this.queue.skip(2)
+      // Decrypted in place: the consumed ciphertext is not needed again, and no buffer is allocated.
       const ciphertext = this.queue.read(length)
-      const plain = new Uint8Array(length - TAG_BYTES)
+      const plain = ciphertext.subarray(0, length - TAG_BYTES)
       if (!this.cipher.decryptInto(plain, null, ciphertext)) {
         return new ProtocolError({
           reason: "Decrypt",

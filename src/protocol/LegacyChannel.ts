@@ -16,7 +16,7 @@ import { bytesEqual, fingerprintOf } from "../domain/Keys.js"
 import type { Hello, WireMessage } from "../domain/Messages.js"
 import { MAX_BODY_LENGTH } from "../domain/Messages.js"
 import type { ByteStream } from "./ByteStream.js"
-import { readExactly } from "./ByteStream.js"
+import { readExactly, write } from "./ByteStream.js"
 import type { Channel } from "./Channel.js"
 import { sha256 } from "./crypto/Hash.js"
 import type { KeyPair } from "./crypto/X25519.js"
@@ -199,6 +199,11 @@ const makeChannel = (
       }
     })
 
+  const sendNow = (messages: ReadonlyArray<WireMessage>) => {
+    const frames = messages.map(encode).filter((frame): frame is Uint8Array => frame !== undefined)
+    return frames.length === 0 ? undefined : stream.writeNow(frames)
+  }
+
   const receive: Effect.Effect<ReadonlyArray<WireMessage>, ChannelError> = Effect.gen(function*() {
     while (true) {
       const messages: Array<WireMessage> = []
@@ -217,11 +222,14 @@ const makeChannel = (
     remoteHello,
     remoteAddress: stream.remoteAddress,
     supportsReceipts: false,
+    sendNow,
     send: (messages) =>
       Effect.suspend(() => {
-        const frames = messages.map(encode).filter((frame): frame is Uint8Array => frame !== undefined)
-        return frames.length === 0 ? Effect.void : stream.write(frames)
+        const error = sendNow(messages)
+        return error === undefined ? Effect.void : Effect.fail(error)
       }),
+    congested: stream.congested,
+    drain: stream.drain,
     receive,
     rekey: Effect.void,
     close: stream.close
@@ -241,13 +249,13 @@ export const initiate = (
 ): Effect.Effect<Channel, ChannelError> =>
   Effect.gen(function*() {
     const queue = new ByteQueue()
-    yield* stream.write(keyRecord(options.staticKeyPair.publicKey))
+    yield* write(stream, keyRecord(options.staticKeyPair.publicKey))
     const presented = yield* readKeyRecord(stream, queue)
     if (!bytesEqual(presented, remoteStatic)) {
       return yield* new ProtocolError({ reason: "KeyMismatch", detail: "peer presented another key (possible MITM)" })
     }
     const keys = yield* sessionKeys(options.staticKeyPair, presented)
-    yield* stream.write([
+    yield* write(stream, [
       V1.encodeFrame(V1.MessageType.HANDSHAKE, {
         uid: options.uid,
         username: options.username,
@@ -285,12 +293,12 @@ export const respond = (
   Effect.gen(function*() {
     const presented = yield* readKeyRecord(stream, queue)
     yield* options.authorize(presented)
-    yield* stream.write(keyRecord(options.staticKeyPair.publicKey))
+    yield* write(stream, keyRecord(options.staticKeyPair.publicKey))
     const keys = yield* sessionKeys(options.staticKeyPair, presented)
     const decoder = decoderFrom(queue, options.maxPayloadBytes)
     const handshake = yield* readFrame(stream, decoder)
     if (handshake.type !== V1.MessageType.HANDSHAKE) return yield* handshakeError("expected HANDSHAKE")
-    yield* stream.write([
+    yield* write(stream, [
       V1.encodeFrame(V1.MessageType.HANDSHAKE_RESPONSE, {
         uid: options.uid,
         username: options.username,

@@ -2,7 +2,8 @@
  * A {@link ByteStream} over a `node:net` socket. This is the hot path between the kernel and the
  * channel, so it bridges Node's events by hand: received chunks wait in an array (the socket is
  * paused past a high-water mark), a pending read is resumed directly from the "data" handler, and
- * a write is one corked batch that waits only when the kernel buffer is full.
+ * a write is one corked batch handed to the socket at once; `congested` and `drain` expose the
+ * socket's own backpressure.
  *
  * @since 2.0.0
  */
@@ -81,24 +82,27 @@ export const fromSocket = (socket: Net.Socket): ByteStream => {
     })
   })
 
-  const write = (data: ReadonlyArray<Uint8Array>): Effect.Effect<void, TransportError> =>
-    Effect.suspend(() => {
-      if (ended !== undefined || socket.destroyed || !socket.writable) {
-        return Effect.fail(new TransportError({ reason: "Write", detail: "socket closed" }))
-      }
-      let flushed = true
-      if (data.length === 1) {
-        flushed = socket.write(data[0]!)
-      } else {
-        socket.cork()
-        for (const chunk of data) flushed = socket.write(chunk)
-        socket.uncork()
-      }
-      if (flushed) return Effect.void
-      return Effect.async<void, TransportError>((resume) => {
-        drainWaiters.push(resume)
-      })
+  const writeNow = (data: ReadonlyArray<Uint8Array>): TransportError | undefined => {
+    if (ended !== undefined || socket.destroyed || !socket.writable) {
+      return new TransportError({ reason: "Write", detail: "socket closed" })
+    }
+    if (data.length === 1) {
+      socket.write(data[0]!)
+    } else {
+      socket.cork()
+      for (const chunk of data) socket.write(chunk)
+      socket.uncork()
+    }
+    return undefined
+  }
+
+  const drain: Effect.Effect<void, TransportError> = Effect.suspend(() => {
+    if (ended !== undefined) return Effect.fail(ended)
+    if (!socket.writableNeedDrain) return Effect.void
+    return Effect.async<void, TransportError>((resume) => {
+      drainWaiters.push(resume)
     })
+  })
 
   const close = Effect.sync(() => {
     if (socket.destroyed) return
@@ -108,7 +112,9 @@ export const fromSocket = (socket: Net.Socket): ByteStream => {
 
   return {
     read,
-    write,
+    writeNow,
+    congested: () => socket.writableNeedDrain,
+    drain,
     close,
     remoteAddress: `${socket.remoteAddress ?? "?"}:${socket.remotePort ?? "?"}`
   }

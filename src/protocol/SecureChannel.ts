@@ -10,7 +10,7 @@ import { ProtocolError } from "../domain/Errors.js"
 import type { PublicKey } from "../domain/Keys.js"
 import type { Hello, WireMessage } from "../domain/Messages.js"
 import type { ByteStream } from "./ByteStream.js"
-import { readExactly } from "./ByteStream.js"
+import { readExactly, write } from "./ByteStream.js"
 import type { Channel } from "./Channel.js"
 import type { Aead } from "./crypto/Aead.js"
 import type { KeyPair } from "./crypto/X25519.js"
@@ -66,7 +66,7 @@ const expectHello = (message: WireMessage | undefined): Effect.Effect<Hello, Pro
     ? Effect.succeed(message)
     : new ProtocolError({ reason: "Handshake", detail: "expected Hello first" })
 
-type Transport = Pick<Channel, "send" | "receive" | "rekey">
+type Transport = Pick<Channel, "send" | "sendNow" | "receive" | "rekey">
 
 const makeTransport = (
   stream: ByteStream,
@@ -105,8 +105,15 @@ const makeTransport = (
     })
   })
 
+  const sendNow = (messages: ReadonlyArray<WireMessage>) =>
+    stream.writeNow(encoder.encode(messages.map(MessageCodec.encode)))
   return {
-    send: (messages) => Effect.suspend(() => stream.write(encoder.encode(messages.map(MessageCodec.encode)))),
+    sendNow,
+    send: (messages) =>
+      Effect.suspend(() => {
+        const error = sendNow(messages)
+        return error === undefined ? Effect.void : Effect.fail(error)
+      }),
     receive,
     rekey: Effect.sync(() => encoder.requestRekey())
   }
@@ -119,6 +126,8 @@ const makeChannel = (stream: ByteStream, keys: TransportKeys, remoteHello: Hello
   remoteHello,
   remoteAddress: stream.remoteAddress,
   supportsReceipts: true,
+  congested: stream.congested,
+  drain: stream.drain,
   close: stream.close
 })
 
@@ -146,7 +155,7 @@ export const initiate = (
       aead: options.aead
     })
     const first = yield* handshake.writeMessage(new Uint8Array(0))
-    yield* stream.write([PREAMBLE, lengthPrefixed(first)])
+    yield* write(stream, [PREAMBLE, lengthPrefixed(first)])
     const queue = new ByteQueue()
     const second = yield* readHandshakeMessage(stream, queue)
     const payload = yield* handshake.readMessage(second)
@@ -194,7 +203,7 @@ export const respond = (
     const remoteStatic = handshake.remoteStatic as PublicKey
     yield* options.authorize(remoteStatic)
     const second = yield* handshake.writeMessage(MessageCodec.encode(options.hello))
-    yield* stream.write([lengthPrefixed(second)])
+    yield* write(stream, [lengthPrefixed(second)])
     const keys = yield* handshake.split()
     const pending: Array<WireMessage> = []
     const transport = makeTransport(stream, queue, keys, framing, pending)

@@ -103,6 +103,37 @@ const pythonUtcNow = DateTime.now.pipe(
 )
 
 /**
+ * A new identity in memory only (bots, tests, simulations); `IdentityStore.create` also saves it.
+ *
+ * @since 2.0.0
+ * @category constructors
+ */
+export const generate = (input: { readonly username: string; readonly listenPort: number }) =>
+  Effect.gen(function*() {
+    const username = yield* Schema.decodeUnknown(Username)(input.username).pipe(
+      Effect.mapError(() =>
+        new IdentityError({ reason: "Invalid", detail: "username must be 1-64 printable characters" })
+      )
+    )
+    const listenPort = yield* Schema.decodeUnknown(Port)(input.listenPort).pipe(
+      Effect.mapError(() => new IdentityError({ reason: "Invalid", detail: "listen port must be 0-65535" }))
+    )
+    const keyPair = generateKeyPair()
+    const identity: UnlockedIdentity = {
+      keyPair,
+      profile: new Profile({
+        uid: randomBytes(16).toString("hex") as Uid,
+        username,
+        publicKey: keyPair.publicKey as PublicKey,
+        fingerprint: fingerprintOf(keyPair.publicKey),
+        listenPort,
+        createdAt: yield* pythonUtcNow
+      })
+    }
+    return identity
+  })
+
+/**
  * @since 2.0.0
  * @category models
  */
@@ -166,29 +197,10 @@ export const make = (dataDir: string) =>
     })
 
     const create = Effect.fn("IdentityStore.create")(function*(input: CreateInput) {
-      const username = yield* Schema.decodeUnknown(Username)(input.username).pipe(
-        Effect.mapError(() =>
-          new IdentityError({ reason: "Invalid", detail: "username must be 1-64 printable characters" })
-        )
-      )
-      const listenPort = yield* Schema.decodeUnknown(Port)(input.listenPort).pipe(
-        Effect.mapError(() => new IdentityError({ reason: "Invalid", detail: "listen port must be 0-65535" }))
-      )
       if (input.password.length === 0) return yield* new IdentityError({ reason: "Invalid", detail: "empty password" })
+      const identity = yield* generate(input)
       if (yield* exists) return yield* new IdentityError({ reason: "AlreadyExists" })
       yield* fs.makeDirectory(dataDir, { recursive: true, mode: 0o700 }).pipe(Effect.mapError(io("mkdir")))
-      const keyPair = generateKeyPair()
-      const identity: UnlockedIdentity = {
-        keyPair,
-        profile: new Profile({
-          uid: randomBytes(16).toString("hex") as Uid,
-          username,
-          publicKey: keyPair.publicKey as PublicKey,
-          fingerprint: fingerprintOf(keyPair.publicKey),
-          listenPort,
-          createdAt: yield* pythonUtcNow
-        })
-      }
       yield* save(identity, input.password)
       return identity
     })

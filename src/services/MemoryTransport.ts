@@ -59,7 +59,7 @@ export const make = Effect.gen(function*() {
     connections.add(pair)
     const wrap = (stream: ByteStream): ByteStream => ({
       ...stream,
-      write: (chunks) => Effect.suspend(() => (silent.has(address) ? Effect.void : stream.write(chunks))),
+      writeNow: (chunks) => (silent.has(address) ? undefined : stream.writeNow(chunks)),
       close: Effect.zipRight(Effect.sync(() => connections.delete(pair)), stream.close)
     })
     return [wrap(pair[0]), wrap(pair[1])] as const

@@ -1,14 +1,32 @@
 /**
- * Outgoing messages per contact, kept until the peer acknowledges them. A link takes ready
- * messages (they become in flight); an ack removes them; a link that goes down puts its
- * in-flight messages back in front, in order, for the next link.
+ * Outgoing messages per contact, kept until the peer acknowledges them. The link sending to a
+ * contact attaches a cursor and takes ready messages synchronously (they become in flight); an
+ * ack removes them; a link that goes down puts its in-flight messages back in front, in order.
  *
  * @since 2.0.0
  */
-import { Context, Effect, Layer, Queue } from "effect"
+import { Context, Effect, Layer } from "effect"
 import { MailboxFull } from "../domain/Errors.js"
 import type { MessageId, Uid } from "../domain/Ids.js"
 import type { Deliverable } from "../domain/Messages.js"
+
+/**
+ * The sending side of one contact's queue, held by its current link.
+ *
+ * @since 2.0.0
+ * @category models
+ */
+export interface OutboxCursor {
+  /**
+   * Takes ready messages, oldest first, up to `max` of them and about `maxBytes` of text (always at
+   * least one); they stay in flight until acked or requeued.
+   */
+  readonly take: (max: number, maxBytes: number) => ReadonlyArray<Deliverable>
+  /** How many messages are ready now. */
+  readonly ready: () => number
+  /** Stops the ready notifications. */
+  readonly detach: () => void
+}
 
 /**
  * @since 2.0.0
@@ -16,8 +34,11 @@ import type { Deliverable } from "../domain/Messages.js"
  */
 export interface OutboxShape {
   readonly enqueue: (contact: Uid, message: Deliverable) => Effect.Effect<void, MailboxFull>
-  /** Waits for at least one ready message and takes up to `max`, oldest first. */
-  readonly take: (contact: Uid, max: number) => Effect.Effect<ReadonlyArray<Deliverable>>
+  /**
+   * Attaches the link that sends to `contact`; `onReady` runs (synchronously) whenever messages
+   * become ready. A new attachment replaces the previous one.
+   */
+  readonly attach: (contact: Uid, onReady: () => void) => OutboxCursor
   /** Removes acknowledged messages; returns the ids that were pending. */
   readonly ack: (contact: Uid, ids: ReadonlyArray<MessageId>) => Effect.Effect<ReadonlyArray<MessageId>>
   /** Everything in flight becomes ready again, ahead of newer messages. */
@@ -32,12 +53,117 @@ export interface OutboxShape {
  */
 export class Outbox extends Context.Tag("jarvis/Outbox")<Outbox, OutboxShape>() {}
 
-interface Box {
-  /** Ready messages are `ready[head..]`; the consumed prefix is dropped once it is large. */
-  ready: Array<Deliverable>
-  head: number
-  readonly inflight: Map<MessageId, Deliverable>
-  readonly doorbell: Queue.Queue<void>
+/**
+ * One contact's messages: `ready[head..]` waits to be sent, `inflight` waits for an ack.
+ *
+ * @since 2.0.0
+ * @category internals
+ */
+export class Box {
+  ready: Array<Deliverable> = []
+  head = 0
+  /** In send order; acks arrive in that order too, so the common case pops from the front. */
+  inflight: Array<Deliverable | undefined> = []
+  inflightHead = 0
+  inflightCount = 0
+  /** Built only when an ack is not for the oldest message in flight (duplicates, reordering). */
+  index: Map<MessageId, number> | undefined = undefined
+  onReady: (() => void) | undefined = undefined
+
+  get readyCount(): number {
+    return this.ready.length - this.head
+  }
+
+  get size(): number {
+    return this.readyCount + this.inflightCount
+  }
+
+  push(message: Deliverable): void {
+    this.ready.push(message)
+    if (this.readyCount === 1) this.onReady?.()
+  }
+
+  take(max: number, maxBytes = Infinity): ReadonlyArray<Deliverable> {
+    if (this.readyCount === 0) return []
+    const limit = Math.min(this.ready.length, this.head + max)
+    let end = this.head + 1
+    let bytes = this.ready[this.head]!.body.length
+    while (end < limit && bytes + this.ready[end]!.body.length <= maxBytes) bytes += this.ready[end++]!.body.length
+    const taken = this.ready.slice(this.head, end)
+    this.head = end
+    if (this.head === this.ready.length) {
+      this.ready = []
+      this.head = 0
+    } else if (this.head > 4096 && this.head * 2 > this.ready.length) {
+      this.ready = this.ready.slice(this.head)
+      this.head = 0
+    }
+    for (const m of taken) {
+      this.index?.set(m.id, this.inflight.length)
+      this.inflight.push(m)
+    }
+    this.inflightCount += taken.length
+    return taken
+  }
+
+  ack(ids: ReadonlyArray<MessageId>): ReadonlyArray<MessageId> {
+    const acked: Array<MessageId> = []
+    for (const id of ids) {
+      let i = this.inflightHead
+      if (this.inflight[i]?.id !== id) {
+        if (this.index === undefined) {
+          this.index = new Map()
+          for (let j = this.inflightHead; j < this.inflight.length; j++) {
+            const m = this.inflight[j]
+            if (m !== undefined) this.index.set(m.id, j)
+          }
+        }
+        const found = this.index.get(id)
+        if (found === undefined) continue
+        i = found
+      }
+      this.index?.delete(id)
+      this.inflight[i] = undefined
+      this.inflightCount--
+      acked.push(id)
+      while (this.inflightHead < this.inflight.length && this.inflight[this.inflightHead] === undefined) {
+        this.inflightHead++
+      }
+    }
+    if (this.inflightHead === this.inflight.length) {
+      this.inflight = []
+      this.inflightHead = 0
+      this.index = undefined
+    } else if (this.inflightHead > 4096 && this.inflightHead * 2 > this.inflight.length) {
+      this.inflight = this.inflight.slice(this.inflightHead)
+      this.inflightHead = 0
+      this.index = undefined
+    }
+    return acked
+  }
+
+  requeue(): void {
+    if (this.inflightCount === 0) return
+    const back = this.inflight.slice(this.inflightHead).filter((m): m is Deliverable => m !== undefined)
+    this.ready = [...back, ...this.ready.slice(this.head)]
+    this.head = 0
+    this.inflight = []
+    this.inflightHead = 0
+    this.inflightCount = 0
+    this.index = undefined
+    this.onReady?.()
+  }
+
+  attach(onReady: () => void): OutboxCursor {
+    this.onReady = onReady
+    return {
+      take: (max, maxBytes) => this.take(max, maxBytes),
+      ready: () => this.readyCount,
+      detach: () => {
+        if (this.onReady === onReady) this.onReady = undefined
+      }
+    }
+  }
 }
 
 /**
@@ -49,61 +175,23 @@ interface Box {
 export const makeMemory = (capacity: number) =>
   Effect.sync(() => {
     const boxes = new Map<Uid, Box>()
-    const box = (contact: Uid): Effect.Effect<Box> =>
-      Effect.suspend(() => {
-        const existing = boxes.get(contact)
-        if (existing !== undefined) return Effect.succeed(existing)
-        return Effect.map(Queue.sliding<void>(1), (doorbell) => {
-          const created = boxes.get(contact) ?? { ready: [], head: 0, inflight: new Map(), doorbell }
-          boxes.set(contact, created)
-          return created
-        })
-      })
-    const readyCount = (b: Box) => b.ready.length - b.head
-    const take = (contact: Uid, max: number): Effect.Effect<ReadonlyArray<Deliverable>> =>
-      Effect.flatMap(box(contact), (b) => {
-        if (readyCount(b) === 0) return Effect.zipRight(Queue.take(b.doorbell), take(contact, max))
-        const end = Math.min(b.ready.length, b.head + max)
-        const taken = b.ready.slice(b.head, end)
-        b.head = end
-        if (b.head === b.ready.length) {
-          b.ready = []
-          b.head = 0
-        } else if (b.head > 4096 && b.head * 2 > b.ready.length) {
-          b.ready = b.ready.slice(b.head)
-          b.head = 0
-        }
-        for (const m of taken) b.inflight.set(m.id, m)
-        return Effect.succeed(taken)
-      })
-    const count = (contact: Uid) => {
-      const b = boxes.get(contact)
-      return b === undefined ? 0 : readyCount(b) + b.inflight.size
+    const box = (contact: Uid): Box => {
+      let b = boxes.get(contact)
+      if (b === undefined) boxes.set(contact, b = new Box())
+      return b
     }
     return Outbox.of({
       enqueue: (contact, message) =>
-        Effect.flatMap(box(contact), (b) => {
-          if (readyCount(b) + b.inflight.size >= capacity) {
-            return new MailboxFull({ capacity, detail: `outbox for ${contact}` })
-          }
-          b.ready.push(message)
-          return readyCount(b) === 1 ? Effect.asVoid(Queue.offer(b.doorbell, undefined)) : Effect.void
+        Effect.suspend(() => {
+          const b = box(contact)
+          if (b.size >= capacity) return new MailboxFull({ capacity, detail: `outbox for ${contact}` })
+          b.push(message)
+          return Effect.void
         }),
-      take,
-      ack: (contact, ids) =>
-        Effect.sync(() => {
-          const b = boxes.get(contact)
-          return b === undefined ? [] : ids.filter((id) => b.inflight.delete(id))
-        }),
-      requeue: (contact) =>
-        Effect.flatMap(box(contact), (b) => {
-          if (b.inflight.size === 0) return Effect.void
-          b.ready = [...b.inflight.values(), ...b.ready.slice(b.head)]
-          b.head = 0
-          b.inflight.clear()
-          return Effect.asVoid(Queue.offer(b.doorbell, undefined))
-        }),
-      depth: (contact) => Effect.sync(() => count(contact)),
+      attach: (contact, onReady) => box(contact).attach(onReady),
+      ack: (contact, ids) => Effect.sync(() => boxes.get(contact)?.ack(ids) ?? []),
+      requeue: (contact) => Effect.sync(() => boxes.get(contact)?.requeue()),
+      depth: (contact) => Effect.sync(() => boxes.get(contact)?.size ?? 0),
       clear: (contact) => Effect.sync(() => void boxes.delete(contact))
     })
   })

@@ -23,8 +23,10 @@ export const recording = (stream: ByteStream) => {
   const writes: Array<ReadonlyArray<Uint8Array>> = []
   const wrapped: ByteStream = {
     ...stream,
-    write: (chunks) =>
-      Effect.zipRight(Effect.sync(() => writes.push(chunks.map((c) => new Uint8Array(c)))), stream.write(chunks))
+    writeNow: (chunks) => {
+      writes.push(chunks.map((c) => new Uint8Array(c)))
+      return stream.writeNow(chunks)
+    }
   }
   return { stream: wrapped, writes }
 }

@@ -1,9 +1,11 @@
 /**
- * One authenticated link's life, in four fibers: a reader; a writer; a pump from the outbox; and
- * one timer for keepalive pings, the dead-link deadline and periodic rekeying. The first to stop
- * ends the session with a reason; a defect is left to kill the actor.
+ * One authenticated link's life. Three fibers: a reader; a writer that parks until the outbox or a
+ * control message wakes it and then writes everything ready in as few frames and writes as it can;
+ * and one timer for keepalive pings, the dead-link deadline and periodic rekeying. Replies that
+ * answer what the reader just read (acks, pongs) are written inline by the reader, without waking
+ * anyone. The first fiber to stop ends the session with a reason; a defect kills the actor.
  */
-import { Chunk, Clock, Data, Deferred, Duration, Effect, Queue } from "effect"
+import { Clock, Data, Deferred, Duration, Effect } from "effect"
 import type { Contact } from "../../domain/Contact.js"
 import type { MessageId } from "../../domain/Ids.js"
 import type { Deliverable, WireMessage } from "../../domain/Messages.js"
@@ -21,16 +23,16 @@ export class SessionEnd extends Data.TaggedError("SessionEnd")<{ readonly reason
 
 /** What the actor can do with a running session. */
 export interface SessionHandle {
-  /** Queues a message for this link (best effort: dropped if the link ends first). */
+  /** Sends a message on this link (best effort: lost if the link ends first). */
   readonly send: (message: WireMessage) => Effect.Effect<void>
   /** Round trip of a Ping, in milliseconds. */
   readonly ping: Effect.Effect<number, SessionEnd>
 }
 
 export interface SessionHooks {
-  readonly onOpen: (handle: SessionHandle) => Effect.Effect<void>
-  readonly onRtt: (rttMs: number) => Effect.Effect<void>
-  readonly onActivity: (at: number) => Effect.Effect<void>
+  readonly onOpen: (handle: SessionHandle) => void
+  readonly onRtt: (rttMs: number) => void
+  readonly onActivity: (at: number) => void
 }
 
 export interface SessionDeps {
@@ -47,6 +49,8 @@ export interface SessionDeps {
 
 const MAX_IDS = 1024
 const PING_MEMORY = 16
+/** Text per write: big enough to amortise a syscall, small enough to keep latency and memory low. */
+const WRITE_BYTES = 256 * 1024
 
 const isDeliverable = (m: WireMessage): m is Deliverable => m._tag === "Text" || m._tag === "GroupText"
 
@@ -57,19 +61,57 @@ export const run = (deps: SessionDeps): Effect.Effect<never, SessionEnd> =>
   Effect.gen(function*() {
     const { channel, contact, events, hooks, inbox, outbox, settings } = deps
     const uid = contact.uid
-    const outgoing = yield* Queue.bounded<WireMessage>(settings.sendBatch * 4)
+    const batchSize = settings.sendBatch
     const start = yield* Clock.currentTimeMillis
     const ended = yield* Deferred.make<never, SessionEnd>()
     const pings = new Map<number, { readonly sentAt: number; readonly reply?: Deferred.Deferred<number> }>()
+    const control: Array<WireMessage> = [...deps.pending]
+    const writtenWithoutReceipts: Array<MessageId> = []
+    let failure: SessionEnd | undefined
+    let dataAllowed = channel.supportsReceipts
+    let parked: ((effect: Effect.Effect<void>) => void) | undefined
     let pingSeq = 0
     let lastActivity = start
 
+    const wakeWriter = () => {
+      const resume = parked
+      parked = undefined
+      resume?.(Effect.void)
+    }
+    const cursor = outbox.attach(uid, wakeWriter)
+
+    /** Writes queued control messages, then ready outbox messages, until empty or congested. */
+    const flushNow = (): void => {
+      while (failure === undefined) {
+        const batch = control.length <= batchSize ? control.splice(0) : control.splice(0, batchSize)
+        if (dataAllowed && batch.length < batchSize && !channel.congested()) {
+          for (const m of cursor.take(batchSize - batch.length, WRITE_BYTES)) batch.push(m)
+        }
+        if (batch.length === 0) return
+        const error = channel.sendNow(batch)
+        if (error !== undefined) {
+          failure = new SessionEnd({ reason: error.message })
+          return wakeWriter()
+        }
+        if (!channel.supportsReceipts) {
+          for (const m of batch) if (isDeliverable(m)) writtenWithoutReceipts.push(m.id)
+        }
+        if (channel.congested()) return wakeWriter()
+      }
+    }
+
+    const queueControl = (message: WireMessage) =>
+      Effect.sync(() => {
+        control.push(message)
+        flushNow()
+      })
+
     const sendPing = (reply?: Deferred.Deferred<number>) =>
-      Effect.gen(function*() {
+      Effect.flatMap(Clock.currentTimeMillis, (sentAt) => {
         const seq = ++pingSeq
-        pings.set(seq, { sentAt: yield* Clock.currentTimeMillis, ...(reply === undefined ? {} : { reply }) })
+        pings.set(seq, { sentAt, ...(reply === undefined ? {} : { reply }) })
         if (pings.size > PING_MEMORY) pings.delete(pings.keys().next().value!)
-        yield* Queue.offer(outgoing, { _tag: "Ping", seq })
+        return queueControl({ _tag: "Ping", seq })
       })
 
     const fromChannel = <A, E extends { readonly message: string }>(effect: Effect.Effect<A, E>) =>
@@ -81,21 +123,19 @@ export const run = (deps: SessionDeps): Effect.Effect<never, SessionEnd> =>
         if (delivered.length > 0) {
           const ids = yield* inbox.deliver(contact, delivered, now)
           if (channel.supportsReceipts) {
-            for (let i = 0; i < ids.length; i += MAX_IDS) {
-              yield* Queue.offer(outgoing, { _tag: "Ack", ids: ids.slice(i, i + MAX_IDS) })
-            }
+            for (let i = 0; i < ids.length; i += MAX_IDS) control.push({ _tag: "Ack", ids: ids.slice(i, i + MAX_IDS) })
           }
         }
         for (const message of batch) {
           switch (message._tag) {
             case "Ping":
-              yield* Queue.offer(outgoing, { _tag: "Pong", seq: message.seq })
+              control.push({ _tag: "Pong", seq: message.seq })
               break
             case "Pong": {
               const ping = pings.get(message.seq)
               if (ping !== undefined) {
                 pings.delete(message.seq)
-                yield* hooks.onRtt(now - ping.sentAt)
+                hooks.onRtt(now - ping.sentAt)
                 if (ping.reply !== undefined) yield* Deferred.succeed(ping.reply, now - ping.sentAt)
               }
               break
@@ -117,6 +157,7 @@ export const run = (deps: SessionDeps): Effect.Effect<never, SessionEnd> =>
               break
           }
         }
+        flushNow()
       })
 
     const reader = Effect.gen(function*() {
@@ -124,32 +165,35 @@ export const run = (deps: SessionDeps): Effect.Effect<never, SessionEnd> =>
         const batch = yield* fromChannel(channel.receive)
         const now = yield* Clock.currentTimeMillis
         lastActivity = now
-        yield* hooks.onActivity(now)
+        hooks.onActivity(now)
         yield* handle(batch, now)
       }
     })
 
-    const pump = Effect.gen(function*() {
-      // v1 has no receipts: a message written on a link that turns out to be the losing half of a
-      // simultaneous dial would be lost, so the first messages wait until that window has passed.
-      if (!channel.supportsReceipts) yield* Effect.sleep(settings.duplicateWindow)
-      while (true) {
-        const messages = yield* outbox.take(uid, settings.sendBatch)
-        yield* Queue.offerAll(outgoing, messages)
-      }
+    const park = Effect.async<void>((resume) => {
+      if (control.length > 0 || failure !== undefined || (dataAllowed && cursor.ready() > 0)) return resume(Effect.void)
+      parked = resume
+      return Effect.sync(() => {
+        if (parked === resume) parked = undefined
+      })
     })
 
     const writer = Effect.gen(function*() {
+      if (!dataAllowed) {
+        // v1 has no receipts: a message written on a link that turns out to be the losing half of a
+        // simultaneous dial would be lost, so data waits until that window has passed.
+        yield* Effect.sleep(settings.duplicateWindow)
+        dataAllowed = true
+      }
       while (true) {
-        const batch = Chunk.toReadonlyArray(yield* Queue.takeBetween(outgoing, 1, settings.sendBatch))
-        yield* fromChannel(channel.send(batch))
-        if (!channel.supportsReceipts) {
-          const ids: Array<MessageId> = batch.filter(isDeliverable).map((m) => m.id)
-          if (ids.length > 0) {
-            const acked = yield* outbox.ack(uid, ids)
-            yield* inbox.receipt(contact, "delivered", acked, yield* Clock.currentTimeMillis)
-          }
+        flushNow()
+        if (writtenWithoutReceipts.length > 0) {
+          const acked = yield* outbox.ack(uid, writtenWithoutReceipts.splice(0))
+          yield* inbox.receipt(contact, "delivered", acked, yield* Clock.currentTimeMillis)
         }
+        if (failure !== undefined) return yield* failure
+        if (channel.congested()) yield* fromChannel(channel.drain)
+        else yield* park
       }
     })
 
@@ -175,10 +219,9 @@ export const run = (deps: SessionDeps): Effect.Effect<never, SessionEnd> =>
       }
     })
 
-    yield* Queue.offerAll(outgoing, deps.pending)
     yield* outbox.requeue(uid)
-    yield* hooks.onOpen({
-      send: (message) => Effect.asVoid(Queue.offer(outgoing, message)),
+    hooks.onOpen({
+      send: queueControl,
       ping: Effect.gen(function*() {
         const reply = yield* Deferred.make<number>()
         yield* sendPing(reply)
@@ -187,9 +230,10 @@ export const run = (deps: SessionDeps): Effect.Effect<never, SessionEnd> =>
         Effect.timeoutFail({ duration: settings.deadAfter, onTimeout: () => new SessionEnd({ reason: "no pong" }) })
       )
     })
-    return yield* Effect.all([reader, writer, pump, timer], { concurrency: "unbounded", discard: true }).pipe(
+    return yield* Effect.all([reader, writer, timer], { concurrency: "unbounded", discard: true }).pipe(
       Effect.zipRight(end("session stopped")),
       Effect.tapError((e) => Deferred.fail(ended, e)),
-      Effect.onInterrupt(() => Deferred.fail(ended, new SessionEnd({ reason: "link closed" })))
+      Effect.onInterrupt(() => Deferred.fail(ended, new SessionEnd({ reason: "link closed" }))),
+      Effect.ensuring(Effect.sync(() => cursor.detach()))
     )
   })

@@ -1,0 +1,126 @@
+/** Two Jarvis runtimes over loopback TCP, driven through the public runtime API. */
+import { Context, Duration, Effect, Exit, Fiber, Layer, Queue, Scope } from "effect"
+import { Listener } from "../../src/actors/Listener.js"
+import type { Runtime as RuntimeService } from "../../src/actors/Runtime.js"
+import { Runtime } from "../../src/actors/Runtime.js"
+import { Contact } from "../../src/domain/Contact.js"
+import type { RuntimeEvent } from "../../src/domain/Events.js"
+import * as Embedded from "../../src/Embedded.js"
+import { ContactBook } from "../../src/services/ContactBook.js"
+import { Events } from "../../src/services/Events.js"
+import type { UnlockedIdentity } from "../../src/services/Identity.js"
+import * as Identity from "../../src/services/Identity.js"
+import type { Contender, Pair } from "./types.js"
+
+const HOST = "127.0.0.1"
+const settings = { bindAddress: HOST, listenPort: 0, mailboxCapacity: 10_000_000, duplicateWindow: Duration.millis(50) }
+
+const contactOf = (identity: UnlockedIdentity, port: number) =>
+  new Contact({
+    uid: identity.profile.uid,
+    username: identity.profile.username,
+    publicKey: identity.profile.publicKey,
+    fingerprint: identity.profile.fingerprint,
+    host: HOST,
+    port,
+    verified: true,
+    legacy: false,
+    signed: true,
+    notes: "",
+    addedAt: 0
+  })
+
+const start = (identity: UnlockedIdentity, scope: Scope.Scope) =>
+  Effect.gen(function*() {
+    const context = yield* Layer.buildWithScope(Embedded.layer({ identity, settings }), scope)
+    const events = Context.get(context, Events)
+    return {
+      identity,
+      runtime: Context.get(context, Runtime) as Context.Tag.Service<typeof RuntimeService>,
+      contacts: Context.get(context, ContactBook),
+      port: Context.get(context, Listener).address.port,
+      inbox: yield* Scope.extend(events.subscribe, scope)
+    }
+  })
+
+const countMessages = (queue: Queue.Dequeue<RuntimeEvent>, n: number) =>
+  Effect.gen(function*() {
+    let got = 0
+    while (got < n) {
+      for (const e of yield* Queue.takeBetween(queue, 1, 65536)) if (e._tag === "MessageReceived") got++
+    }
+  })
+
+const startPair = Effect.gen(function*() {
+  const scope = yield* Scope.make()
+  const a = yield* Identity.generate({ username: "alice", listenPort: 0 })
+  const b = yield* Identity.generate({ username: "bob", listenPort: 0 })
+  const alice = yield* start(a, scope)
+  const bob = yield* start(b, scope)
+  yield* bob.contacts.add(contactOf(a, 0))
+  return { scope, alice, bob }
+})
+
+const link = (
+  alice: Effect.Effect.Success<typeof startPair>["alice"],
+  bob: Effect.Effect.Success<typeof startPair>["bob"]
+) =>
+  Effect.gen(function*() {
+    yield* alice.contacts.add(contactOf(bob.identity, bob.port))
+    yield* alice.runtime.send(bob.identity.profile.uid, "x".repeat(100))
+    yield* countMessages(bob.inbox, 1)
+  })
+
+export const jarvis = (): Contender => {
+  const run = <A, E>(effect: Effect.Effect<A, E>) => Effect.runPromise(effect)
+  let connectPair: Effect.Effect.Success<typeof startPair> | undefined
+  return {
+    name: "Jarvis runtime (v2, Noise IK)",
+    open: async (): Promise<Pair> => {
+      const { alice, bob, scope } = await run(startPair)
+      await run(link(alice, bob))
+      let echo: Fiber.RuntimeFiber<void> | undefined
+      return {
+        blast: (count, size) =>
+          run(Effect.gen(function*() {
+            const body = "x".repeat(size)
+            const receiving = yield* Effect.fork(countMessages(bob.inbox, count))
+            for (let i = 0; i < count; i++) yield* alice.runtime.send(bob.identity.profile.uid, body)
+            yield* Fiber.join(receiving)
+          })),
+        roundTrip: (size) =>
+          run(Effect.gen(function*() {
+            if (echo === undefined) {
+              echo = yield* Effect.forkDaemon(Effect.forever(Effect.gen(function*() {
+                for (const e of yield* Queue.takeBetween(bob.inbox, 1, 1024)) {
+                  if (e._tag === "MessageReceived") {
+                    yield* Effect.ignore(bob.runtime.send(alice.identity.profile.uid, e.body))
+                  }
+                }
+              })))
+            }
+            yield* alice.runtime.send(bob.identity.profile.uid, "y".repeat(size))
+            yield* countMessages(alice.inbox, 1)
+          })),
+        close: () =>
+          run(Effect.gen(function*() {
+            if (echo !== undefined) yield* Fiber.interrupt(echo)
+            yield* Scope.close(scope, Exit.void)
+          }))
+      }
+    },
+    connectOnce: async () => {
+      connectPair ??= await run(startPair)
+      const { alice, bob } = connectPair
+      const start = performance.now()
+      await run(link(alice, bob))
+      const ms = performance.now() - start
+      await run(alice.runtime.removeContact(bob.identity.profile.uid))
+      return ms
+    },
+    dispose: async () => {
+      if (connectPair !== undefined) await run(Scope.close(connectPair.scope, Exit.void))
+      connectPair = undefined
+    }
+  }
+}

@@ -1,0 +1,93 @@
+/**
+ * Two peers over loopback, side by side in one run: raw TCP (unbatched and batched), secret-stream,
+ * js-libp2p and two Jarvis runtimes. Small pipelined messages/s, 64 KiB MB/s, round trip with one
+ * message in flight, and connect + handshake + first message. Ratios are against secret-stream.
+ */
+import { median, percentile, table } from "../lib.js"
+import type { Row } from "../lib.js"
+import { jarvis } from "../peers/jarvis.js"
+import { libp2p } from "../peers/libp2p.js"
+import { rawTcp } from "../peers/rawTcp.js"
+import { secretStream } from "../peers/secretStream.js"
+import type { Contender } from "../peers/types.js"
+
+const SMALL = 100
+const LARGE = 64 * 1024
+const SMALL_COUNT = Number(process.env.BENCH_SMALL_COUNT ?? 100_000)
+const LARGE_COUNT = Number(process.env.BENCH_LARGE_COUNT ?? 1_000)
+const TRIALS = Number(process.env.BENCH_TRIALS ?? 5)
+const RTT_SAMPLES = Number(process.env.BENCH_RTT_SAMPLES ?? 2_000)
+const CONNECT_SAMPLES = Number(process.env.BENCH_CONNECT_SAMPLES ?? 30)
+
+interface Result {
+  readonly name: string
+  readonly smallPerSecond: number
+  readonly largeMBps: number
+  readonly rttP50: number
+  readonly rttP99: number
+  readonly connectMs: number
+}
+
+const timed = async (f: () => Promise<void>) => {
+  const start = performance.now()
+  await f()
+  return performance.now() - start
+}
+
+const measure = async (contender: Contender): Promise<Result> => {
+  const pair = await contender.open()
+  await pair.blast(Math.min(5_000, SMALL_COUNT), SMALL)
+  const small: Array<number> = []
+  for (let t = 0; t < TRIALS; t++) {
+    small.push((SMALL_COUNT * 1000) / (await timed(() => pair.blast(SMALL_COUNT, SMALL))))
+  }
+  await pair.blast(20, LARGE)
+  const large: Array<number> = []
+  for (let t = 0; t < TRIALS; t++) {
+    large.push((LARGE_COUNT * LARGE) / 1e3 / (await timed(() => pair.blast(LARGE_COUNT, LARGE))))
+  }
+  for (let i = 0; i < 200; i++) await pair.roundTrip(SMALL)
+  const rtts: Array<number> = []
+  for (let i = 0; i < RTT_SAMPLES; i++) rtts.push(await timed(() => pair.roundTrip(SMALL)))
+  await pair.close()
+  for (let i = 0; i < 3; i++) await contender.connectOnce()
+  const connects: Array<number> = []
+  for (let i = 0; i < CONNECT_SAMPLES; i++) connects.push(await contender.connectOnce())
+  await contender.dispose()
+  return {
+    name: contender.name,
+    smallPerSecond: median(small),
+    largeMBps: median(large),
+    rttP50: percentile(rtts, 50) * 1000,
+    rttP99: percentile(rtts, 99) * 1000,
+    connectMs: median(connects)
+  }
+}
+
+export const run = async () => {
+  const contenders = [rawTcp(false), rawTcp(true), secretStream, libp2p(), jarvis()]
+  const results: Array<Result> = []
+  for (const contender of contenders) {
+    console.error(`  measuring ${contender.name}...`)
+    results.push(await measure(contender))
+  }
+  const anchor = results.find((r) => r.name.includes("secret-stream"))!
+  const rows = (metric: keyof Omit<Result, "name">, unit: string, lowerIsBetter: boolean): Array<Row> =>
+    results.map((r) => ({
+      name: r.name,
+      value: r[metric],
+      unit,
+      ratio: { to: "secret-stream", value: r[metric] / anchor[metric] }
+    })).map((row) => (lowerIsBetter ? { ...row, unit: `${unit} (lower is better)` } : row))
+  table(
+    `100 B pipelined messages (${SMALL_COUNT.toLocaleString()} per trial); target Jarvis ≥ 1.5×`,
+    rows("smallPerSecond", "msg/s", false)
+  )
+  table(
+    `64 KiB messages (${LARGE_COUNT.toLocaleString()} per trial); target Jarvis ≥ 0.9×`,
+    rows("largeMBps", "MB/s", false)
+  )
+  table(`Round trip, one 100 B message in flight, p50; target Jarvis ≤ 1.3×`, rows("rttP50", "µs", true))
+  table(`Round trip p99`, rows("rttP99", "µs", true))
+  table(`Connect + handshake + first message; target Jarvis ≤ 2×`, rows("connectMs", "ms", true))
+}
