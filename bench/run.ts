@@ -3,7 +3,8 @@ import * as Os from "node:os"
 
 const suites: Record<string, () => Promise<{ run: () => Promise<void> }>> = {
   crypto: () => import("./suites/crypto.js"),
-  network: () => import("./suites/network.js")
+  network: () => import("./suites/network.js"),
+  links: () => import("./suites/links.js")
 }
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith("-"))

@@ -102,6 +102,7 @@ export const jarvis = (): Contender => {
             yield* alice.runtime.send(bob.identity.profile.uid, "y".repeat(size))
             yield* countMessages(alice.inbox, 1)
           })),
+        ping: () => run(Effect.asVoid(Effect.orDie(alice.runtime.ping(bob.identity.profile.uid)))),
         close: () =>
           run(Effect.gen(function*() {
             if (echo !== undefined) yield* Fiber.interrupt(echo)

@@ -4,6 +4,8 @@ export interface Pair {
   readonly blast: (count: number, size: number) => Promise<void>
   /** One message of `size` bytes from A to B and back. */
   readonly roundTrip: (size: number) => Promise<void>
+  /** A protocol-level ping (link round trip without the application API), where there is one. */
+  readonly ping?: (() => Promise<void>) | undefined
   readonly close: () => Promise<void>
 }
 

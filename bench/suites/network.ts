@@ -21,6 +21,8 @@ const CONNECT_SAMPLES = Number(process.env.BENCH_CONNECT_SAMPLES ?? 30)
 
 interface Result {
   readonly name: string
+  readonly pingP50?: number | undefined
+  readonly pingP99?: number | undefined
   readonly smallPerSecond: number
   readonly largeMBps: number
   readonly rttP50: number
@@ -49,6 +51,11 @@ const measure = async (contender: Contender): Promise<Result> => {
   for (let i = 0; i < 200; i++) await pair.roundTrip(SMALL)
   const rtts: Array<number> = []
   for (let i = 0; i < RTT_SAMPLES; i++) rtts.push(await timed(() => pair.roundTrip(SMALL)))
+  const pings: Array<number> = []
+  if (pair.ping !== undefined) {
+    for (let i = 0; i < 200; i++) await pair.ping()
+    for (let i = 0; i < RTT_SAMPLES; i++) pings.push(await timed(pair.ping))
+  }
   await pair.close()
   for (let i = 0; i < 3; i++) await contender.connectOnce()
   const connects: Array<number> = []
@@ -56,6 +63,7 @@ const measure = async (contender: Contender): Promise<Result> => {
   await contender.dispose()
   return {
     name: contender.name,
+    ...(pings.length === 0 ? {} : { pingP50: percentile(pings, 50) * 1000, pingP99: percentile(pings, 99) * 1000 }),
     smallPerSecond: median(small),
     largeMBps: median(large),
     rttP50: percentile(rtts, 50) * 1000,
@@ -65,20 +73,37 @@ const measure = async (contender: Contender): Promise<Result> => {
 }
 
 export const run = async () => {
-  const contenders = [rawTcp(false), rawTcp(true), secretStream, libp2p(), jarvis()]
+  const only = process.env.BENCH_ONLY?.split(",")
+  const contenders = [jarvis(), rawTcp(false), rawTcp(true), secretStream, libp2p()].filter((c) =>
+    only === undefined || only.some((o) => c.name.toLowerCase().includes(o.toLowerCase()))
+  )
   const results: Array<Result> = []
   for (const contender of contenders) {
     console.error(`  measuring ${contender.name}...`)
     results.push(await measure(contender))
   }
-  const anchor = results.find((r) => r.name.includes("secret-stream"))!
-  const rows = (metric: keyof Omit<Result, "name">, unit: string, lowerIsBetter: boolean): Array<Row> =>
+  const anchor = results.find((r) => r.name.includes("secret-stream")) ?? results[0]!
+  type Metric = "smallPerSecond" | "largeMBps" | "rttP50" | "rttP99" | "connectMs"
+  const rows = (metric: Metric, unit: string, lowerIsBetter: boolean): Array<Row> =>
     results.map((r) => ({
-      name: r.name,
+      name: r.name.includes("Jarvis") && metric.startsWith("rtt")
+        ? `${r.name}: message echo through both APIs`
+        : r.name,
       value: r[metric],
-      unit,
+      unit: lowerIsBetter ? `${unit} (lower is better)` : unit,
       ratio: { to: "secret-stream", value: r[metric] / anchor[metric] }
-    })).map((row) => (lowerIsBetter ? { ...row, unit: `${unit} (lower is better)` } : row))
+    }))
+  const pingRows = (metric: "pingP50" | "pingP99", against: "rttP50" | "rttP99"): Array<Row> =>
+    results.flatMap((r) =>
+      r[metric] === undefined
+        ? []
+        : [{
+          name: `${r.name}: link ping (protocol round trip)`,
+          value: r[metric]!,
+          unit: "µs (lower is better)",
+          ratio: { to: "secret-stream", value: r[metric]! / anchor[against] }
+        }]
+    )
   table(
     `100 B pipelined messages (${SMALL_COUNT.toLocaleString()} per trial); target Jarvis ≥ 1.5×`,
     rows("smallPerSecond", "msg/s", false)
@@ -87,7 +112,10 @@ export const run = async () => {
     `64 KiB messages (${LARGE_COUNT.toLocaleString()} per trial); target Jarvis ≥ 0.9×`,
     rows("largeMBps", "MB/s", false)
   )
-  table(`Round trip, one 100 B message in flight, p50; target Jarvis ≤ 1.3×`, rows("rttP50", "µs", true))
-  table(`Round trip p99`, rows("rttP99", "µs", true))
+  table(`Round trip, one 100 B message in flight, p50; target Jarvis ≤ 1.3×`, [
+    ...rows("rttP50", "µs", true),
+    ...pingRows("pingP50", "rttP50")
+  ])
+  table(`Round trip p99`, [...rows("rttP99", "µs", true), ...pingRows("pingP99", "rttP99")])
   table(`Connect + handshake + first message; target Jarvis ≤ 2×`, rows("connectMs", "ms", true))
 }

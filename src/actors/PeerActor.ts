@@ -9,7 +9,7 @@
  *
  * @since 2.0.0
  */
-import { Cause, Chunk, Clock, Duration, Effect, Exit, FiberHandle, FiberSet, Option, Queue } from "effect"
+import { Cause, Chunk, Clock, Duration, Effect, Exit, Fiber, FiberSet, Option, Queue } from "effect"
 import type { Types } from "effect"
 import type { Contact } from "../domain/Contact.js"
 import { NotConnected, TransportError } from "../domain/Errors.js"
@@ -28,6 +28,7 @@ import { RuntimeConfig } from "../services/RuntimeConfig.js"
 import { Transport } from "../services/Transport.js"
 import * as Backoff from "./internal/backoff.js"
 import * as Session from "./internal/session.js"
+import { Timers } from "./Timers.js"
 
 /**
  * The version string peers see in our Hello.
@@ -103,6 +104,7 @@ export const make = (contact: Contact) =>
     const inbox = yield* Inbox
     const events = yield* Events
     const identity = yield* LocalIdentity
+    const timers = yield* Timers
 
     const mailbox = yield* Queue.unbounded<ActorEvent>()
     const pendingControl = yield* Queue.sliding<WireMessage>(64)
@@ -190,16 +192,17 @@ export const make = (contact: Contact) =>
 
     const run: Effect.Effect<never> = Effect.scoped(
       Effect.gen(function*() {
-        const dialer = yield* FiberHandle.make<void, never>()
-        const timer = yield* FiberHandle.make<void, never>()
-        const session = yield* FiberHandle.make<void, never>()
-        const closers = yield* FiberSet.make<void, never>()
+        const children = yield* FiberSet.make<void, never>()
+        const fork = yield* FiberSet.runtime(children)<never>()
         const backoff = yield* Backoff.make(Backoff.policy(settings))
 
         let link: Link | undefined
+        let session: Fiber.RuntimeFiber<void> | undefined
+        let cancelRetry = () => {}
         let linkIds = 0
         let attempt = 0
         let dialing = false
+        yield* Effect.addFinalizer(() => Effect.sync(() => cancelRetry()))
 
         yield* Effect.addFinalizer(() => {
           const current = link
@@ -207,11 +210,11 @@ export const make = (contact: Contact) =>
         })
 
         const startDial = Effect.gen(function*() {
-          yield* FiberHandle.clear(timer)
+          cancelRetry()
           dialing = true
           attempt++
           yield* setState("dialing", { nextRetryAt: undefined })
-          yield* FiberHandle.run(dialer, dial(attempt))
+          yield* FiberSet.run(children, dial(attempt))
         })
 
         const scheduleRetry = (reason: string) =>
@@ -226,7 +229,10 @@ export const make = (contact: Contact) =>
               reason
             )
             yield* updateHealth((h) => ({ retryCount: h.retryCount + 1 }))
-            yield* FiberHandle.run(timer, Effect.delay(Queue.offer(mailbox, { _tag: "RetryNow" }), delay))
+            cancelRetry = timers.schedule(
+              now + Duration.toMillis(delay),
+              Effect.asVoid(Queue.offer(mailbox, { _tag: "RetryNow" }))
+            )
           })
 
         const initiatorKey = (l: Pick<Link, "direction">) =>
@@ -238,11 +244,11 @@ export const make = (contact: Contact) =>
             const previous = link
             const id = ++linkIds
             link = { id, channel, direction, establishedAt: now }
-            yield* FiberHandle.clear(timer)
+            cancelRetry()
             yield* backoff.reset
             if (previous !== undefined) {
-              yield* FiberHandle.clear(session)
-              yield* FiberSet.run(closers, sayByeAndClose(previous.channel, "duplicate"))
+              if (session !== undefined) yield* Fiber.interrupt(session)
+              yield* FiberSet.run(children, sayByeAndClose(previous.channel, "duplicate"))
             }
             const hooks: Session.SessionHooks = {
               onOpen: (handle) => {
@@ -256,9 +262,9 @@ export const make = (contact: Contact) =>
               }
             }
             const pending = Chunk.toReadonlyArray(yield* Queue.takeAll(pendingControl))
-            yield* FiberHandle.run(
-              session,
-              Session.run({ channel, contact, pending, events, hooks, inbox, outbox, settings }).pipe(
+            session = yield* FiberSet.run(
+              children,
+              Session.run({ channel, contact, pending, events, hooks, inbox, outbox, settings, timers, fork }).pipe(
                 Effect.onExit((exit) =>
                   Effect.zipRight(
                     Exit.isFailure(exit) && Cause.isInterruptedOnly(exit.cause) ? Effect.void : channel.close,
@@ -290,7 +296,7 @@ export const make = (contact: Contact) =>
             if (stale || order < 0 || (order === 0 && direction === link.direction)) {
               return yield* activate(channel, direction)
             }
-            yield* FiberSet.run(closers, sayByeAndClose(channel, "duplicate"))
+            yield* FiberSet.run(children, sayByeAndClose(channel, "duplicate"))
           })
 
         const onEvent = (event: ActorEvent): Effect.Effect<void> =>
@@ -317,6 +323,7 @@ export const make = (contact: Contact) =>
               case "SessionEnded": {
                 if (link?.id !== event.linkId) return
                 link = undefined
+                session = undefined
                 current = undefined
                 if (Exit.isFailure(event.exit) && Cause.isDie(event.exit.cause)) {
                   return yield* Effect.die(Cause.squash(event.exit.cause))

@@ -24,6 +24,7 @@ import { Listener } from "./Listener.js"
 import * as ListenerModule from "./Listener.js"
 import { PeerSupervisor } from "./PeerSupervisor.js"
 import * as PeerSupervisorModule from "./PeerSupervisor.js"
+import * as TimersModule from "./Timers.js"
 
 /**
  * @since 2.0.0
@@ -148,5 +149,6 @@ export const make = Effect.gen(function*() {
  */
 export const layer = Layer.effect(Runtime, make).pipe(
   Layer.provideMerge(ListenerModule.layer),
-  Layer.provideMerge(PeerSupervisorModule.layer)
+  Layer.provideMerge(PeerSupervisorModule.layer),
+  Layer.provideMerge(TimersModule.layer)
 )

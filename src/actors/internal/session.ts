@@ -1,11 +1,12 @@
 /**
- * One authenticated link's life. Three fibers: a reader; a writer that parks until the outbox or a
- * control message wakes it and then writes everything ready in as few frames and writes as it can;
- * and one timer for keepalive pings, the dead-link deadline and periodic rekeying. Replies that
- * answer what the reader just read (acks, pongs) are written inline by the reader, without waking
- * anyone. The first fiber to stop ends the session with a reason; a defect kills the actor.
+ * One authenticated link's life, kept cheap for the idle case: the session is its reader fiber.
+ * A writer fiber exists only while there is something to write (the outbox or a control message
+ * wakes one up; it writes everything ready in as few frames and writes as it can, then ends).
+ * Replies to what the reader just read (acks, pongs) are written inline by the reader. Keepalive
+ * pings, the dead-link deadline and rekeys are one entry in the runtime's shared timers.
+ * The session ends with a reason; a defect kills the actor.
  */
-import { Clock, Data, Deferred, Duration, Effect } from "effect"
+import { Cause, Clock, Data, Deferred, Duration, Effect } from "effect"
 import type { Contact } from "../../domain/Contact.js"
 import type { MessageId } from "../../domain/Ids.js"
 import type { Deliverable, WireMessage } from "../../domain/Messages.js"
@@ -14,6 +15,7 @@ import type { EventsShape } from "../../services/Events.js"
 import type { InboxShape } from "../../services/Inbox.js"
 import type { OutboxShape } from "../../services/Outbox.js"
 import type { RuntimeSettings } from "../../services/RuntimeConfig.js"
+import type { TimersShape } from "../Timers.js"
 
 export class SessionEnd extends Data.TaggedError("SessionEnd")<{ readonly reason: string }> {
   override get message() {
@@ -42,9 +44,12 @@ export interface SessionDeps {
   readonly outbox: OutboxShape
   readonly inbox: InboxShape
   readonly events: EventsShape
+  readonly timers: TimersShape
   /** Best-effort messages queued while no link was up; sent first. */
   readonly pending: ReadonlyArray<WireMessage>
   readonly hooks: SessionHooks
+  /** Forks the session's writer and background work into the owning actor's fiber set. */
+  readonly fork: (effect: Effect.Effect<void>) => unknown
 }
 
 const MAX_IDS = 1024
@@ -54,12 +59,10 @@ const WRITE_BYTES = 256 * 1024
 
 const isDeliverable = (m: WireMessage): m is Deliverable => m._tag === "Text" || m._tag === "GroupText"
 
-const end = (reason: string) => Effect.fail(new SessionEnd({ reason }))
-
 /** Runs until the link ends; fails with the reason (never succeeds). */
 export const run = (deps: SessionDeps): Effect.Effect<never, SessionEnd> =>
   Effect.gen(function*() {
-    const { channel, contact, events, hooks, inbox, outbox, settings } = deps
+    const { channel, contact, events, fork: runFork, hooks, inbox, outbox, settings, timers } = deps
     const uid = contact.uid
     const batchSize = settings.sendBatch
     const start = yield* Clock.currentTimeMillis
@@ -69,16 +72,17 @@ export const run = (deps: SessionDeps): Effect.Effect<never, SessionEnd> =>
     const writtenWithoutReceipts: Array<MessageId> = []
     let failure: SessionEnd | undefined
     let dataAllowed = channel.supportsReceipts
-    let parked: ((effect: Effect.Effect<void>) => void) | undefined
+    let writing = false
     let pingSeq = 0
     let lastActivity = start
+    let cancelTimer = () => {}
 
-    const wakeWriter = () => {
-      const resume = parked
-      parked = undefined
-      resume?.(Effect.void)
+    /** Ends the session: the reader sees the channel close and reports this reason. */
+    const fail = (reason: string) => {
+      if (failure !== undefined) return
+      failure = new SessionEnd({ reason })
+      runFork(channel.close)
     }
-    const cursor = outbox.attach(uid, wakeWriter)
 
     /** Writes queued control messages, then ready outbox messages, until empty or congested. */
     const flushNow = (): void => {
@@ -89,16 +93,45 @@ export const run = (deps: SessionDeps): Effect.Effect<never, SessionEnd> =>
         }
         if (batch.length === 0) return
         const error = channel.sendNow(batch)
-        if (error !== undefined) {
-          failure = new SessionEnd({ reason: error.message })
-          return wakeWriter()
-        }
+        if (error !== undefined) return fail(error.message)
         if (!channel.supportsReceipts) {
           for (const m of batch) if (isDeliverable(m)) writtenWithoutReceipts.push(m.id)
         }
-        if (channel.congested()) return wakeWriter()
+        if (channel.congested()) return startWriter()
       }
     }
+
+    const pendingWork = () =>
+      failure === undefined &&
+      (control.length > 0 || writtenWithoutReceipts.length > 0 || (dataAllowed && cursor.ready() > 0))
+
+    /** Lives while there is work: drains the outbox, waits out congestion, reports v1 "receipts". */
+    const writer = Effect.gen(function*() {
+      while (true) {
+        flushNow()
+        if (writtenWithoutReceipts.length > 0) {
+          const acked = yield* outbox.ack(uid, writtenWithoutReceipts.splice(0))
+          yield* inbox.receipt(contact, "delivered", acked, yield* Clock.currentTimeMillis)
+        }
+        if (failure !== undefined) return
+        if (channel.congested()) {
+          yield* Effect.catchAll(channel.drain, (e) => Effect.sync(() => fail(e.message)))
+          continue
+        }
+        if (!pendingWork()) return
+      }
+    }).pipe(Effect.ensuring(Effect.sync(() => {
+      writing = false
+      if (pendingWork()) startWriter()
+    })))
+
+    const startWriter = () => {
+      if (writing || failure !== undefined) return
+      writing = true
+      runFork(writer)
+    }
+
+    const cursor = outbox.attach(uid, startWriter)
 
     const queueControl = (message: WireMessage) =>
       Effect.sync(() => {
@@ -114,8 +147,42 @@ export const run = (deps: SessionDeps): Effect.Effect<never, SessionEnd> =>
         return queueControl({ _tag: "Ping", seq })
       })
 
-    const fromChannel = <A, E extends { readonly message: string }>(effect: Effect.Effect<A, E>) =>
-      Effect.mapError(effect, (e) => new SessionEnd({ reason: e.message }))
+    const pingEvery = Duration.toMillis(settings.pingInterval)
+    const deadAfter = Duration.toMillis(settings.deadAfter)
+    const rekeyEvery = Duration.toMillis(settings.rekeyInterval)
+    let nextPing = start + pingEvery
+    let nextRekey = start + rekeyEvery
+
+    const tick: Effect.Effect<void> = Effect.gen(function*() {
+      if (failure !== undefined) return
+      const now = yield* Clock.currentTimeMillis
+      const deadline = lastActivity + deadAfter
+      if (now >= deadline) return fail(`no traffic for ${Duration.format(settings.deadAfter)}`)
+      if (now >= nextPing) {
+        yield* sendPing()
+        nextPing += pingEvery
+      }
+      if (now >= nextRekey) {
+        yield* channel.rekey
+        nextRekey = now + rekeyEvery
+      }
+      if (!dataAllowed && now >= start + Duration.toMillis(settings.duplicateWindow)) {
+        // v1 has no receipts: data written on the losing half of a simultaneous dial would be
+        // lost, so it waits until that window has passed.
+        dataAllowed = true
+        startWriter()
+      }
+      schedule(now)
+    })
+
+    const schedule = (now: number) => {
+      const dataAt = dataAllowed ? Infinity : start + Duration.toMillis(settings.duplicateWindow)
+      cancelTimer = timers.schedule(
+        Math.max(now, Math.min(lastActivity + deadAfter, nextPing, nextRekey, dataAt)),
+        tick
+      )
+    }
+    schedule(start)
 
     const handle = (batch: ReadonlyArray<WireMessage>, now: number) =>
       Effect.gen(function*() {
@@ -152,7 +219,8 @@ export const run = (deps: SessionDeps): Effect.Effect<never, SessionEnd> =>
               yield* events.publish({ _tag: "TypingChanged", contact: uid, active: message.active, at: now })
               break
             case "Bye":
-              return yield* end(`peer closed the link (${message.reason})`)
+              fail(`peer closed the link (${message.reason})`)
+              break
             default:
               break
           }
@@ -160,80 +228,49 @@ export const run = (deps: SessionDeps): Effect.Effect<never, SessionEnd> =>
         flushNow()
       })
 
-    const reader = Effect.gen(function*() {
-      while (true) {
-        const batch = yield* fromChannel(channel.receive)
-        const now = yield* Clock.currentTimeMillis
-        lastActivity = now
-        hooks.onActivity(now)
-        yield* handle(batch, now)
-      }
+    const cleanup = Effect.suspend(() => {
+      failure ??= new SessionEnd({ reason: "link closed" })
+      cursor.detach()
+      cancelTimer()
+      return Deferred.fail(ended, failure)
     })
 
-    const park = Effect.async<void>((resume) => {
-      if (control.length > 0 || failure !== undefined || (dataAllowed && cursor.ready() > 0)) return resume(Effect.void)
-      parked = resume
-      return Effect.sync(() => {
-        if (parked === resume) parked = undefined
+    return yield* Effect.gen(function*() {
+      yield* outbox.requeue(uid)
+      hooks.onOpen({
+        send: queueControl,
+        ping: Effect.gen(function*() {
+          const reply = yield* Deferred.make<number>()
+          yield* sendPing(reply)
+          return yield* Effect.raceFirst(Deferred.await(reply), Deferred.await(ended))
+        }).pipe(
+          Effect.timeoutFail({ duration: settings.deadAfter, onTimeout: () => new SessionEnd({ reason: "no pong" }) })
+        )
       })
-    })
+      if (pendingWork()) startWriter()
 
-    const writer = Effect.gen(function*() {
-      if (!dataAllowed) {
-        // v1 has no receipts: a message written on a link that turns out to be the losing half of a
-        // simultaneous dial would be lost, so data waits until that window has passed.
-        yield* Effect.sleep(settings.duplicateWindow)
-        dataAllowed = true
-      }
-      while (true) {
-        flushNow()
-        if (writtenWithoutReceipts.length > 0) {
-          const acked = yield* outbox.ack(uid, writtenWithoutReceipts.splice(0))
-          yield* inbox.receipt(contact, "delivered", acked, yield* Clock.currentTimeMillis)
+      const reader = Effect.gen(function*() {
+        while (failure === undefined) {
+          const batch = yield* channel.receive
+          const now = yield* Clock.currentTimeMillis
+          lastActivity = now
+          hooks.onActivity(now)
+          yield* handle(batch, now)
         }
-        if (failure !== undefined) return yield* failure
-        if (channel.congested()) yield* fromChannel(channel.drain)
-        else yield* park
+      })
+      const outcome = yield* Effect.exit(reader)
+      const reason = failure ??
+        (outcome._tag === "Failure"
+          ? new SessionEnd({
+            reason: Cause.failureOption(outcome.cause).pipe((
+              o
+            ) => (o._tag === "Some" ? o.value.message : "link closed"))
+          })
+          : new SessionEnd({ reason: "link closed" }))
+      failure = reason
+      if (outcome._tag === "Failure" && Cause.isDie(outcome.cause)) {
+        return yield* Effect.failCause(outcome.cause).pipe(Effect.orDie)
       }
-    })
-
-    const timer = Effect.gen(function*() {
-      const pingEvery = Duration.toMillis(settings.pingInterval)
-      const deadAfter = Duration.toMillis(settings.deadAfter)
-      const rekeyEvery = Duration.toMillis(settings.rekeyInterval)
-      let nextPing = start + pingEvery
-      let nextRekey = start + rekeyEvery
-      while (true) {
-        const now = yield* Clock.currentTimeMillis
-        const deadline = lastActivity + deadAfter
-        if (now >= deadline) return yield* end(`no traffic for ${Duration.format(settings.deadAfter)}`)
-        if (now >= nextPing) {
-          yield* sendPing()
-          nextPing += pingEvery
-        }
-        if (now >= nextRekey) {
-          yield* channel.rekey
-          nextRekey = now + rekeyEvery
-        }
-        yield* Effect.sleep(Duration.millis(Math.min(deadline, nextPing, nextRekey) - now))
-      }
-    })
-
-    yield* outbox.requeue(uid)
-    hooks.onOpen({
-      send: queueControl,
-      ping: Effect.gen(function*() {
-        const reply = yield* Deferred.make<number>()
-        yield* sendPing(reply)
-        return yield* Effect.raceFirst(Deferred.await(reply), Deferred.await(ended))
-      }).pipe(
-        Effect.timeoutFail({ duration: settings.deadAfter, onTimeout: () => new SessionEnd({ reason: "no pong" }) })
-      )
-    })
-    return yield* Effect.all([reader, writer, timer], { concurrency: "unbounded", discard: true }).pipe(
-      Effect.zipRight(end("session stopped")),
-      Effect.tapError((e) => Deferred.fail(ended, e)),
-      Effect.onInterrupt(() => Deferred.fail(ended, new SessionEnd({ reason: "link closed" }))),
-      Effect.ensuring(Effect.sync(() => cursor.detach()))
-    )
+      return yield* reason
+    }).pipe(Effect.ensuring(cleanup))
   })

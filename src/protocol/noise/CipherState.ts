@@ -8,6 +8,13 @@ import type { Aead } from "../crypto/Aead.js"
 import { hybridAead, TAG_BYTES } from "../crypto/Aead.js"
 
 const MAX_NONCE = Number.MAX_SAFE_INTEGER
+
+/**
+ * Nonce bytes for the AEAD call in progress. Every call is synchronous and consumes the nonce
+ * before returning, so all cipher states share one buffer instead of holding their own.
+ */
+const nonceBytes = new Uint8Array(12)
+const nonceView = new DataView(nonceBytes.buffer)
 const REKEY_NONCE = new Uint8Array([0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff])
 const ZEROS = new Uint8Array(32)
 
@@ -18,8 +25,6 @@ const ZEROS = new Uint8Array(32)
 export class CipherState {
   private key: Uint8Array | undefined = undefined
   private counter = 0
-  private readonly nonceBytes = new Uint8Array(12)
-  private readonly nonceView = new DataView(this.nonceBytes.buffer)
 
   constructor(readonly aead: Aead = hybridAead) {}
 
@@ -43,9 +48,9 @@ export class CipherState {
   private nextNonce(): Uint8Array {
     if (this.counter >= MAX_NONCE) throw new RangeError("Noise nonce exhausted")
     const n = this.counter++
-    this.nonceView.setUint32(4, n >>> 0, true)
-    this.nonceView.setUint32(8, Math.floor(n / 0x1_0000_0000), true)
-    return this.nonceBytes
+    nonceView.setUint32(4, n >>> 0, true)
+    nonceView.setUint32(8, Math.floor(n / 0x1_0000_0000), true)
+    return nonceBytes
   }
 
   /** Seals into `out` (`plaintext.length + 16` bytes). Without a key the plaintext is copied. */
