@@ -1,10 +1,11 @@
 /**
- * Embedding a whole Jarvis node in a process: one Layer from an unlocked identity, contacts and a
- * transport, with everything else in memory. The daemon builds the same runtime over durable
- * storage; tests, benchmarks and bots use this.
+ * Embedding a whole Jarvis node in a process: one Layer from an unlocked identity and a transport,
+ * either in memory (contacts given up front, nothing kept) or over the durable store in a data
+ * directory (what the daemon runs). Tests, benchmarks and bots use this; the daemon builds on it.
  *
  * @since 2.0.0
  */
+import type { SqlError } from "@effect/sql/SqlError"
 import { Layer } from "effect"
 import type { Listener } from "./actors/Listener.js"
 import type { PeerSupervisor } from "./actors/PeerSupervisor.js"
@@ -13,14 +14,20 @@ import type { Contact } from "./domain/Contact.js"
 import type { TransportError } from "./domain/Errors.js"
 import type { ContactBook } from "./services/ContactBook.js"
 import * as ContactBookModule from "./services/ContactBook.js"
+import * as ContactStore from "./services/ContactStore.js"
+import type { EventLog } from "./services/EventLog.js"
+import * as EventLogModule from "./services/EventLog.js"
 import type { Events } from "./services/Events.js"
 import * as EventsModule from "./services/Events.js"
 import type { UnlockedIdentity } from "./services/Identity.js"
 import * as InboxModule from "./services/Inbox.js"
 import { LocalIdentity } from "./services/LocalIdentity.js"
+import type { History } from "./services/MessageStore.js"
+import * as MessageStore from "./services/MessageStore.js"
 import * as OutboxModule from "./services/Outbox.js"
 import type { RuntimeSettings } from "./services/RuntimeConfig.js"
 import { RuntimeConfig } from "./services/RuntimeConfig.js"
+import * as StoreModule from "./services/Store.js"
 import * as TransportModule from "./services/Transport.js"
 
 /**
@@ -29,12 +36,9 @@ import * as TransportModule from "./services/Transport.js"
  */
 export interface EmbeddedOptions {
   readonly identity: UnlockedIdentity
-  readonly contacts?: ReadonlyArray<Contact> | undefined
   /** Defaults to TCP. Use `MemoryTransport.layer` for simulations. */
   readonly transport?: Layer.Layer<TransportModule.Transport> | undefined
   readonly settings?: Partial<RuntimeSettings> | undefined
-  /** Replaces the in-memory inbox (which publishes events and deduplicates recent ids). */
-  readonly inbox?: Layer.Layer<InboxModule.Inbox, never, Events> | undefined
 }
 
 /**
@@ -45,20 +49,66 @@ export interface EmbeddedOptions {
  */
 export type EmbeddedServices = RuntimeModule.Runtime | PeerSupervisor | Listener | ContactBook | Events | LocalIdentity
 
+const runtimeOver = <E, R>(options: EmbeddedOptions, services: Layer.Layer<R, E>) =>
+  RuntimeModule.layer.pipe(
+    Layer.provideMerge(
+      Layer.mergeAll(
+        RuntimeConfig.layerWith(options.settings ?? {}),
+        options.transport ?? TransportModule.layerTcp,
+        LocalIdentity.layer(options.identity),
+        services
+      )
+    )
+  )
+
 /**
+ * Everything in memory: contacts from `contacts`, nothing survives the scope.
+ *
  * @since 2.0.0
  * @category layers
  */
-export const layer = (options: EmbeddedOptions): Layer.Layer<EmbeddedServices, TransportError> => {
-  const settings = options.settings ?? {}
-  const events = EventsModule.layer
-  const infra = Layer.mergeAll(
-    RuntimeConfig.layerWith(settings),
-    options.transport ?? TransportModule.layerTcp,
-    ContactBookModule.layerMemory(options.contacts ?? []),
-    OutboxModule.layerMemory(settings.mailboxCapacity ?? 10_000),
-    LocalIdentity.layer(options.identity),
-    Layer.provideMerge(options.inbox ?? InboxModule.layerMemory, events)
+export const layer = (
+  options: EmbeddedOptions & {
+    readonly contacts?: ReadonlyArray<Contact> | undefined
+    /** Replaces the in-memory inbox (which publishes events and deduplicates recent ids). */
+    readonly inbox?: Layer.Layer<InboxModule.Inbox, never, Events> | undefined
+  }
+): Layer.Layer<EmbeddedServices, TransportError> =>
+  runtimeOver(
+    options,
+    Layer.mergeAll(
+      ContactBookModule.layerMemory(options.contacts ?? []),
+      OutboxModule.layerMemory(options.settings?.mailboxCapacity ?? 10_000),
+      Layer.provideMerge(options.inbox ?? InboxModule.layerMemory, EventsModule.layer)
+    )
   )
-  return RuntimeModule.layer.pipe(Layer.provideMerge(infra))
-}
+
+/**
+ * Over the durable store in `dataDir`: contacts, history, outbox and the event log are kept,
+ * sealed with a key derived from the identity.
+ *
+ * @since 2.0.0
+ * @category layers
+ */
+export const layerDurable = (
+  options: EmbeddedOptions & {
+    readonly dataDir: string
+    /** Overrides the database file (`":memory:"` for a throwaway store). */
+    readonly filename?: string | undefined
+    readonly synchronous?: "FULL" | "NORMAL" | undefined
+    readonly retention?: EventLogModule.RetentionOptions | undefined
+  }
+): Layer.Layer<EmbeddedServices | History | EventLog | StoreModule.Store, TransportError | SqlError> =>
+  runtimeOver(
+    options,
+    MessageStore.layer({ capacity: options.settings?.mailboxCapacity ?? 10_000 }).pipe(
+      Layer.provideMerge(EventLogModule.layer(options.retention)),
+      Layer.provideMerge(ContactStore.layer),
+      Layer.provideMerge(StoreModule.layer({
+        dataDir: options.dataDir,
+        identityPrivateKey: options.identity.keyPair.privateKey,
+        filename: options.filename,
+        synchronous: options.synchronous
+      }))
+    )
+  )

@@ -16,6 +16,22 @@ declare module "sodium-native" {
     npub: Bytes,
     k: Bytes
   ): number
+  export function crypto_aead_xchacha20poly1305_ietf_encrypt(
+    c: Bytes,
+    m: Bytes,
+    ad: Bytes | null,
+    nsec: null,
+    npub: Bytes,
+    k: Bytes
+  ): number
+  export function crypto_aead_xchacha20poly1305_ietf_decrypt(
+    m: Bytes,
+    nsec: null,
+    c: Bytes,
+    ad: Bytes | null,
+    npub: Bytes,
+    k: Bytes
+  ): number
   export function crypto_scalarmult(q: Bytes, n: Bytes, p: Bytes): void
   export function crypto_scalarmult_base(q: Bytes, n: Bytes): void
   export function crypto_scalarmult_ed25519_base_noclamp(q: Bytes, n: Bytes): void

@@ -50,6 +50,8 @@ export interface RuntimeShape {
   /** Removes the contact, closes its link and drops what was still queued for it. */
   readonly removeContact: (contact: Uid) => Effect.Effect<void, ContactError>
   readonly typing: (contact: Uid, active: boolean) => Effect.Effect<void, ContactError>
+  /** Tells the contact these messages were read (best effort: queued briefly if the link is down). */
+  readonly sendReadReceipts: (contact: Uid, ids: ReadonlyArray<MessageId>) => Effect.Effect<void, ContactError>
   readonly connectNow: (contact: Uid) => Effect.Effect<void, ContactError>
   /** Round-trip time in milliseconds of one ping on the contact's link. */
   readonly ping: (contact: Uid) => Effect.Effect<number, ContactError | NotConnected>
@@ -131,6 +133,12 @@ export const make = Effect.gen(function*() {
     send,
     removeContact: (contact) => Effect.zipRight(contacts.remove(contact), outbox.clear(contact)),
     typing: (contact, active) => supervisor.sendControl(contact, { _tag: "Typing", active }),
+    sendReadReceipts: (contact, ids) =>
+      Effect.forEach(
+        Array.from({ length: Math.ceil(ids.length / 1024) }, (_, i) => ids.slice(i * 1024, (i + 1) * 1024)),
+        (part) => supervisor.sendControl(contact, { _tag: "Read", ids: part }),
+        { discard: true }
+      ),
     connectNow: supervisor.connectNow,
     ping: supervisor.ping,
     health: supervisor.health,

@@ -108,3 +108,16 @@ export type LinkError = typeof LinkError.Type
  */
 export const RuntimeEvent = Schema.Union(LinkStateChanged, MessageReceived, ReceiptReceived, TypingChanged, LinkError)
 export type RuntimeEvent = typeof RuntimeEvent.Type
+
+/**
+ * An event as the log keeps it: its cursor (strictly increasing) and when it was recorded.
+ *
+ * @since 2.0.0
+ * @category events
+ */
+export const EventEnvelope = Schema.Struct({
+  cursor: Schema.Number,
+  at: Schema.Number,
+  event: RuntimeEvent
+})
+export type EventEnvelope = typeof EventEnvelope.Type

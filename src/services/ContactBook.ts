@@ -58,12 +58,34 @@ export const checkNew = (existing: ReadonlyArray<Contact>, contact: Contact): Ef
 }
 
 /**
+ * Where changes are made durable before they take effect (nothing, in memory).
+ *
+ * @since 2.0.0
+ * @category models
+ */
+export interface ContactPersistence<E> {
+  readonly put: (contact: Contact) => Effect.Effect<void, E>
+  readonly delete: (uid: Uid) => Effect.Effect<void, E>
+}
+
+const inMemory: ContactPersistence<never> = { put: () => Effect.void, delete: () => Effect.void }
+
+/**
  * In memory, for tests and embedding without storage.
  *
  * @since 2.0.0
  * @category constructors
  */
-export const makeMemory = (initial: ReadonlyArray<Contact> = []) =>
+export const makeMemory = (initial: ReadonlyArray<Contact> = []) => makeWith(initial, inMemory)
+
+/**
+ * The contact book over `initial`, writing every change through `persistence` first. Persistence
+ * failures are defects here: a store that cannot write is not something a caller can handle.
+ *
+ * @since 2.0.0
+ * @category constructors
+ */
+export const makeWith = <E>(initial: ReadonlyArray<Contact>, persistence: ContactPersistence<E>) =>
   Effect.gen(function*() {
     const byUid = new Map(initial.map((c) => [c.uid, c]))
     const byKey = new Map(initial.map((c) => [keyOf(c.publicKey), c]))
@@ -86,8 +108,12 @@ export const makeMemory = (initial: ReadonlyArray<Contact> = []) =>
             if (byUid.has(contact.uid)) return new ContactError({ reason: "AlreadyExists", detail: contact.username })
             const sameKey = byKey.get(keyOf(contact.publicKey))
             if (sameKey !== undefined) return new ContactError({ reason: "KeyInUse", detail: sameKey.username })
-            put(contact)
-            return Effect.asVoid(PubSub.publish(changes, { _tag: "Added", contact }))
+            return persistence.put(contact).pipe(
+              Effect.orDie,
+              Effect.zipRight(Effect.sync(() => put(contact))),
+              Effect.zipRight(PubSub.publish(changes, { _tag: "Added", contact })),
+              Effect.asVoid
+            )
           })
         ),
       update: (contact) =>
@@ -98,8 +124,12 @@ export const makeMemory = (initial: ReadonlyArray<Contact> = []) =>
             if (sameKey !== undefined && sameKey.uid !== contact.uid) {
               return new ContactError({ reason: "KeyInUse", detail: sameKey.username })
             }
-            put(contact)
-            return Effect.asVoid(PubSub.publish(changes, { _tag: "Updated", contact }))
+            return persistence.put(contact).pipe(
+              Effect.orDie,
+              Effect.zipRight(Effect.sync(() => put(contact))),
+              Effect.zipRight(PubSub.publish(changes, { _tag: "Updated", contact })),
+              Effect.asVoid
+            )
           })
         ),
       remove: (uid) =>
@@ -107,9 +137,15 @@ export const makeMemory = (initial: ReadonlyArray<Contact> = []) =>
           Effect.suspend(() => {
             const existing = byUid.get(uid)
             if (existing === undefined) return notFound(uid)
-            byUid.delete(uid)
-            byKey.delete(keyOf(existing.publicKey))
-            return Effect.asVoid(PubSub.publish(changes, { _tag: "Removed", uid }))
+            return persistence.delete(uid).pipe(
+              Effect.orDie,
+              Effect.zipRight(Effect.sync(() => {
+                byUid.delete(uid)
+                byKey.delete(keyOf(existing.publicKey))
+              })),
+              Effect.zipRight(PubSub.publish(changes, { _tag: "Removed", uid })),
+              Effect.asVoid
+            )
           })
         ),
       subscribe: PubSub.subscribe(changes)

@@ -154,6 +154,25 @@ export class Box {
     this.onReady?.()
   }
 
+  /** Removes a message that is still waiting (not in flight). */
+  remove(id: MessageId): boolean {
+    for (let i = this.head; i < this.ready.length; i++) {
+      if (this.ready[i]!.id === id) {
+        this.ready.splice(i, 1)
+        return true
+      }
+    }
+    return false
+  }
+
+  readyMessages(): ReadonlyArray<Deliverable> {
+    return this.ready.slice(this.head)
+  }
+
+  inflightMessages(): ReadonlyArray<Deliverable> {
+    return this.inflight.slice(this.inflightHead).filter((m): m is Deliverable => m !== undefined)
+  }
+
   attach(onReady: () => void): OutboxCursor {
     this.onReady = onReady
     return {

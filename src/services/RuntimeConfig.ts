@@ -44,6 +44,10 @@ export interface RuntimeSettings {
   readonly maxPendingHandshakes: number
   /** Most messages taken from the outbox per write (1024). */
   readonly sendBatch: number
+  /** Tell contacts when you have read their messages (`JARVIS_READ_RECEIPTS`, off). */
+  readonly readReceipts: boolean
+  /** Host put in your link codes and cards unless given (`JARVIS_ADVERTISE_HOST`; default: a LAN address). */
+  readonly advertiseHost: string | undefined
 }
 
 /**
@@ -65,7 +69,9 @@ export const defaults: RuntimeSettings = {
   maxMessageBytes: 1024 * 1024,
   rekeyInterval: Duration.minutes(10),
   maxPendingHandshakes: 64,
-  sendBatch: 1024
+  sendBatch: 1024,
+  readReceipts: false,
+  advertiseHost: undefined
 }
 
 const settings: Config.Config<RuntimeSettings> = Config.nested(
@@ -86,7 +92,12 @@ const settings: Config.Config<RuntimeSettings> = Config.nested(
     maxPendingHandshakes: Config.integer("MAX_PENDING_HANDSHAKES").pipe(
       Config.withDefault(defaults.maxPendingHandshakes)
     ),
-    sendBatch: Config.integer("SEND_BATCH").pipe(Config.withDefault(defaults.sendBatch))
+    sendBatch: Config.integer("SEND_BATCH").pipe(Config.withDefault(defaults.sendBatch)),
+    readReceipts: Config.boolean("READ_RECEIPTS").pipe(Config.withDefault(defaults.readReceipts)),
+    advertiseHost: Config.string("ADVERTISE_HOST").pipe(
+      Config.option,
+      Config.map((o) => (o._tag === "Some" ? o.value : undefined))
+    )
   }),
   "JARVIS"
 )

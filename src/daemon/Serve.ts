@@ -1,0 +1,105 @@
+/**
+ * `jarvis daemon run`: one daemon for a data directory. It takes the directory's lock, serves the
+ * IPC API, starts locked, and stops on `daemon.stop`, SIGINT or SIGTERM — saying goodbye to peers
+ * and flushing the store on the way out.
+ *
+ * @since 2.0.0
+ */
+import { NodeContext } from "@effect/platform-node"
+import { RpcServer } from "@effect/rpc"
+import { Context, Effect, Layer } from "effect"
+import { randomBytes } from "node:crypto"
+import * as Fs from "node:fs"
+import { JarvisApi } from "../domain/Api.js"
+import * as Identity from "../services/Identity.js"
+import { RuntimeConfig } from "../services/RuntimeConfig.js"
+import * as Transport from "../services/Transport.js"
+import * as DaemonModule from "./Daemon.js"
+import * as Handlers from "./Handlers.js"
+import type { IpcEndpoint } from "./IpcServer.js"
+import * as IpcServer from "./IpcServer.js"
+import * as Lock from "./Lock.js"
+import * as LogFile from "./LogFile.js"
+import * as Paths from "./Paths.js"
+
+/**
+ * @since 2.0.0
+ * @category models
+ */
+export interface ServeOptions {
+  readonly dataDir: string
+  /** Also log to stderr (foreground runs under a terminal or systemd). */
+  readonly logToStderr: boolean
+}
+
+const writePrivate = (file: string, contents: string) => {
+  Fs.writeFileSync(`${file}.tmp`, contents, { mode: 0o600 })
+  Fs.renameSync(`${file}.tmp`, file)
+}
+
+/**
+ * Runs until stopped.
+ *
+ * @since 2.0.0
+ * @category running
+ */
+export const serve = (options: ServeOptions) =>
+  Effect.gen(function*() {
+    const paths = Paths.make(options.dataDir)
+    yield* Effect.sync(() => {
+      Fs.mkdirSync(paths.dataDir, { recursive: true, mode: 0o700 })
+      Fs.chmodSync(paths.dataDir, 0o700)
+    })
+    yield* Lock.acquire(paths.lock)
+    yield* Effect.acquireRelease(
+      Effect.sync(() => writePrivate(paths.pidFile, `${process.pid}\n`)),
+      () => Effect.sync(() => Fs.rmSync(paths.pidFile, { force: true }))
+    )
+    const endpoint: IpcEndpoint = Paths.ipcTransport() === "tcp"
+      ? { _tag: "Tcp", port: 0, token: randomBytes(32).toString("hex") }
+      : { _tag: "Unix", path: paths.socket }
+    if (endpoint._tag === "Tcp") {
+      yield* Effect.acquireRelease(
+        Effect.sync(() => writePrivate(paths.token, endpoint.token)),
+        () => Effect.sync(() => Fs.rmSync(paths.token, { force: true }))
+      )
+    }
+    const settings = yield* RuntimeConfig
+
+    const daemon = DaemonModule.Daemon
+    const app = RpcServer.layer(JarvisApi).pipe(
+      Layer.provide(Handlers.layer),
+      Layer.provideMerge(IpcServer.layer({ endpoint })),
+      Layer.provideMerge(Layer.scoped(
+        daemon,
+        DaemonModule.make({
+          dataDir: paths.dataDir,
+          settings,
+          transport: Transport.layerTcp,
+          synchronous: process.env.JARVIS_SYNCHRONOUS === "NORMAL" ? "NORMAL" : "FULL"
+        })
+      )),
+      Layer.provide(Identity.layer(paths.dataDir)),
+      Layer.provide(NodeContext.layer),
+      Layer.provide(Layer.succeed(RuntimeConfig, settings))
+    )
+    const context = yield* Layer.build(app)
+    const address = Context.get(context, IpcServer.IpcAddress)
+    if (address._tag === "Tcp") {
+      yield* Effect.acquireRelease(
+        Effect.sync(() => writePrivate(paths.port, `${address.port}\n`)),
+        () => Effect.sync(() => Fs.rmSync(paths.port, { force: true }))
+      )
+    }
+    yield* Effect.logInfo(
+      `daemon ${DaemonModule.VERSION} ready (pid ${process.pid}) on ${
+        address._tag === "Unix" ? address.path : `127.0.0.1:${address.port}`
+      }`
+    )
+    yield* Context.get(context, daemon).stopped
+    yield* Effect.logInfo("stopping")
+  }).pipe(
+    Effect.scoped,
+    Effect.provide(LogFile.layer(Paths.make(options.dataDir).logFile, options.logToStderr)),
+    Effect.annotateLogs({ module: "Jarvis/Daemon" })
+  )

@@ -1,0 +1,370 @@
+/**
+ * Messages on disk, and the durable Outbox and Inbox built on them. A sent message is recorded in
+ * the history and the outbox in one transaction before `send` returns; it leaves the outbox only
+ * when the peer's ack is committed. A received message is stored (deduplicated by id) before the
+ * link acknowledges it. Ready outgoing messages are mirrored in memory, so sending never reads
+ * the disk, and the mirror is rebuilt from the outbox table when the store opens.
+ *
+ * @since 2.0.0
+ */
+import { SqlClient } from "@effect/sql"
+import type { SqlError } from "@effect/sql/SqlError"
+import { Clock, Context, Effect, Layer, Option } from "effect"
+import type { Contact } from "../domain/Contact.js"
+import { MailboxFull } from "../domain/Errors.js"
+import type { MessageReceived } from "../domain/Events.js"
+import type { HistoryEntry, MessageStatus, PendingMessage, UnreadCounts } from "../domain/History.js"
+import type { GroupId, MessageId, Uid } from "../domain/Ids.js"
+import type { Deliverable } from "../domain/Messages.js"
+import { Events } from "./Events.js"
+import { Inbox } from "./Inbox.js"
+import { Box, Outbox } from "./Outbox.js"
+import { Store } from "./Store.js"
+
+/**
+ * @since 2.0.0
+ * @category models
+ */
+export interface HistoryShape {
+  /** The `limit` messages before `before` (a cursor), oldest first, and the cursor of the page. */
+  readonly page: (
+    contact: Uid,
+    options: { readonly limit: number; readonly before?: number | undefined }
+  ) => Effect.Effect<{ readonly messages: ReadonlyArray<HistoryEntry>; readonly next: number | undefined }, SqlError>
+  readonly unread: Effect.Effect<UnreadCounts, SqlError>
+  /** Marks received messages read; returns their ids (for read receipts). */
+  readonly markRead: (contact: Uid) => Effect.Effect<ReadonlyArray<MessageId>, SqlError>
+  readonly pending: (contact?: Uid | undefined) => Effect.Effect<ReadonlyArray<PendingMessage>>
+  /** Cancels a message that has not been sent yet; false if it is unknown or already on the wire. */
+  readonly cancel: (id: MessageId) => Effect.Effect<boolean, SqlError>
+  /** Drops a removed contact's queue and history. */
+  readonly forget: (contact: Uid) => Effect.Effect<void, SqlError>
+}
+
+/**
+ * @since 2.0.0
+ * @category services
+ */
+export class History extends Context.Tag("jarvis/History")<History, HistoryShape>() {}
+
+interface Row {
+  readonly seq: number
+  readonly contact: string
+  readonly id: string
+  readonly outgoing: number
+  readonly sent_at: number
+  readonly received_at: number | null
+  readonly delivered_at: number | null
+  readonly read_at: number | null
+  readonly status: string
+  readonly group_id: string | null
+  readonly body: Uint8Array
+}
+
+const ad = (contact: string, outgoing: boolean, id: string) => `message:${contact}:${outgoing ? "out" : "in"}:${id}`
+
+const CHUNK = 500
+
+const chunks = <A>(items: ReadonlyArray<A>, size = CHUNK): Array<ReadonlyArray<A>> => {
+  const out: Array<ReadonlyArray<A>> = []
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size))
+  return out
+}
+
+/**
+ * @since 2.0.0
+ * @category constructors
+ */
+export const make = (options: { readonly capacity: number }) =>
+  Effect.gen(function*() {
+    const store = yield* Store
+    const events = yield* Events
+    const { sealed, sql } = store
+    const boxes = new Map<Uid, Box>()
+    const queuedAt = new Map<MessageId, number>()
+    const attempts = new Map<MessageId, number>()
+
+    const box = (contact: Uid): Box => {
+      let b = boxes.get(contact)
+      if (b === undefined) boxes.set(contact, b = new Box())
+      return b
+    }
+
+    const rows = yield* sql<Row>`
+      SELECT m.seq, m.contact, m.id, m.outgoing, m.sent_at, m.received_at, m.delivered_at, m.read_at, m.status,
+             m.group_id, m.body, o.attempts
+      FROM outbox o JOIN messages m ON m.seq = o.message_seq
+      ORDER BY o.message_seq`
+    for (const row of rows as ReadonlyArray<Row & { readonly attempts: number }>) {
+      const opened = sealed.openJson(ad(row.contact, true, row.id), row.body) as { readonly body: string } | undefined
+      if (opened === undefined) continue
+      const message: Deliverable = row.group_id === null
+        ? { _tag: "Text", id: row.id as MessageId, body: opened.body, sentAt: row.sent_at }
+        : {
+          _tag: "GroupText",
+          groupId: row.group_id as GroupId,
+          id: row.id as MessageId,
+          body: opened.body,
+          sentAt: row.sent_at
+        }
+      box(row.contact as Uid).push(message)
+      queuedAt.set(message.id, row.sent_at)
+      attempts.set(message.id, row.attempts)
+    }
+
+    const toEntry = (row: Row): HistoryEntry | undefined => {
+      const opened = sealed.openJson(ad(row.contact, row.outgoing === 1, row.id), row.body) as
+        | { readonly body: string }
+        | undefined
+      if (opened === undefined) return undefined
+      return {
+        cursor: row.seq,
+        id: row.id as MessageId,
+        contact: row.contact as Uid,
+        direction: row.outgoing === 1 ? "out" : "in",
+        body: opened.body,
+        sentAt: row.sent_at,
+        status: row.status as MessageStatus,
+        ...(row.received_at === null ? {} : { receivedAt: row.received_at }),
+        ...(row.delivered_at === null ? {} : { deliveredAt: row.delivered_at }),
+        ...(row.read_at === null ? {} : { readAt: row.read_at }),
+        ...(row.group_id === null ? {} : { groupId: row.group_id as GroupId })
+      }
+    }
+
+    const outbox = Outbox.of({
+      enqueue: (contact, message) =>
+        Effect.gen(function*() {
+          const b = box(contact)
+          if (b.size >= options.capacity) {
+            return yield* new MailboxFull({ capacity: options.capacity, detail: `outbox for ${contact}` })
+          }
+          const groupId = message._tag === "GroupText" ? message.groupId : null
+          const body = sealed.sealJson(ad(contact, true, message.id), { body: message.body })
+          const inserted = yield* store.write(
+            Effect.gen(function*() {
+              const sql = yield* SqlClient.SqlClient
+              const created = yield* sql<{ readonly seq: number }>`
+                INSERT INTO messages (contact, id, outgoing, sent_at, status, group_id, body)
+                VALUES (${contact}, ${message.id}, 1, ${message.sentAt}, 'queued', ${groupId}, ${body})
+                ON CONFLICT (contact, outgoing, id) DO NOTHING
+                RETURNING seq`
+              if (created.length === 0) return false
+              yield* sql`INSERT INTO outbox (message_seq, contact) VALUES (${created[0]!.seq}, ${contact})`
+              return true
+            })
+          ).pipe(Effect.orDie)
+          if (!inserted) return
+          queuedAt.set(message.id, message.sentAt)
+          b.push(message)
+        }),
+      attach: (contact, onReady) => {
+        const cursor = box(contact).attach(onReady)
+        return {
+          ...cursor,
+          take: (max, maxBytes) => {
+            const taken = cursor.take(max, maxBytes)
+            for (const m of taken) attempts.set(m.id, (attempts.get(m.id) ?? 0) + 1)
+            return taken
+          }
+        }
+      },
+      ack: (contact, ids) =>
+        Effect.gen(function*() {
+          const acked = boxes.get(contact)?.ack(ids) ?? []
+          if (acked.length === 0) return acked
+          const now = yield* Clock.currentTimeMillis
+          yield* store.write(
+            Effect.gen(function*() {
+              const sql = yield* SqlClient.SqlClient
+              for (const part of chunks(acked)) {
+                yield* sql`DELETE FROM outbox WHERE message_seq IN (
+                  SELECT seq FROM messages WHERE contact = ${contact} AND outgoing = 1 AND ${sql.in("id", part)})`
+                yield* sql`UPDATE messages SET status = 'delivered', delivered_at = ${now}
+                  WHERE contact = ${contact} AND outgoing = 1 AND status = 'queued' AND ${sql.in("id", part)}`
+              }
+            })
+          ).pipe(Effect.orDie)
+          for (const id of acked) {
+            queuedAt.delete(id)
+            attempts.delete(id)
+          }
+          return acked
+        }),
+      requeue: (contact) => Effect.sync(() => boxes.get(contact)?.requeue()),
+      depth: (contact) => Effect.sync(() => boxes.get(contact)?.size ?? 0),
+      clear: (contact) => Effect.sync(() => void boxes.delete(contact))
+    })
+
+    const inbox = Inbox.of({
+      deliver: (contact: Contact, messages: ReadonlyArray<Deliverable>, receivedAt: number) =>
+        Effect.gen(function*() {
+          const fresh = yield* store.write(
+            Effect.gen(function*() {
+              const sql = yield* SqlClient.SqlClient
+              const inserted = new Set<string>()
+              for (const part of chunks(messages)) {
+                const values = part.map((m) => ({
+                  contact: contact.uid,
+                  id: m.id,
+                  outgoing: 0,
+                  sent_at: m.sentAt,
+                  received_at: receivedAt,
+                  status: "received",
+                  group_id: m._tag === "GroupText" ? m.groupId : null,
+                  body: sealed.sealJson(ad(contact.uid, false, m.id), { body: m.body })
+                }))
+                const created = yield* sql<{ readonly id: string }>`
+                  INSERT INTO messages ${sql.insert(values)}
+                  ON CONFLICT (contact, outgoing, id) DO NOTHING
+                  RETURNING id`
+                for (const row of created) inserted.add(row.id)
+              }
+              return inserted
+            })
+          ).pipe(Effect.orDie)
+          const announced = new Set<string>()
+          const received: Array<MessageReceived> = []
+          for (const m of messages) {
+            if (!fresh.has(m.id) || announced.has(m.id)) continue
+            announced.add(m.id)
+            received.push({
+              _tag: "MessageReceived",
+              contact: contact.uid,
+              id: m.id,
+              body: m.body,
+              sentAt: m.sentAt,
+              receivedAt,
+              ...(m._tag === "GroupText" ? { groupId: m.groupId } : {})
+            })
+          }
+          if (received.length > 0) yield* events.publishAll(received)
+          return messages.map((m) => m.id)
+        }),
+      receipt: (contact, kind, ids, at) =>
+        Effect.gen(function*() {
+          if (ids.length === 0) return
+          if (kind === "read") {
+            yield* store.write(
+              Effect.gen(function*() {
+                const sql = yield* SqlClient.SqlClient
+                for (const part of chunks(ids)) {
+                  yield* sql`UPDATE messages SET status = 'read', read_at = ${at}
+                    WHERE contact = ${contact.uid} AND outgoing = 1 AND status IN ('queued', 'delivered')
+                    AND ${sql.in("id", part)}`
+                }
+              })
+            ).pipe(Effect.orDie)
+          }
+          yield* events.publish({ _tag: "ReceiptReceived", contact: contact.uid, kind, ids, at })
+        })
+    })
+
+    const history = History.of({
+      page: (contact, { before, limit }) =>
+        Effect.gen(function*() {
+          const rows = yield* sql<Row>`
+            SELECT seq, contact, id, outgoing, sent_at, received_at, delivered_at, read_at, status, group_id, body
+            FROM messages
+            WHERE contact = ${contact} AND seq < ${before ?? Number.MAX_SAFE_INTEGER}
+            ORDER BY seq DESC LIMIT ${limit}`
+          const messages = rows.flatMap((row) => Option.toArray(Option.fromNullable(toEntry(row)))).reverse()
+          return { messages, next: rows.length === limit ? messages[0]?.cursor : undefined }
+        }),
+      unread: Effect.gen(function*() {
+        const rows = yield* sql<{ readonly contact: string; readonly n: number }>`
+          SELECT contact, count(*) AS n FROM messages WHERE outgoing = 0 AND read_at IS NULL GROUP BY contact`
+        const byContact: Record<string, number> = {}
+        let total = 0
+        for (const row of rows) {
+          byContact[row.contact] = row.n
+          total += row.n
+        }
+        return { total, byContact }
+      }),
+      markRead: (contact) =>
+        Effect.gen(function*() {
+          const now = yield* Clock.currentTimeMillis
+          const rows = yield* store.write(
+            Effect.flatMap(SqlClient.SqlClient, (sql) =>
+              sql<{ readonly id: string }>`
+                UPDATE messages SET read_at = ${now}, status = 'read'
+                WHERE contact = ${contact} AND outgoing = 0 AND read_at IS NULL
+                RETURNING id`)
+          )
+          return rows.map((r) => r.id as MessageId)
+        }),
+      pending: (contact) =>
+        Effect.sync(() => {
+          const out: Array<PendingMessage> = []
+          for (const [uid, b] of boxes) {
+            if (contact !== undefined && uid !== contact) continue
+            for (const m of b.inflightMessages()) {
+              out.push({
+                id: m.id,
+                contact: uid,
+                state: "in-flight",
+                attempts: attempts.get(m.id) ?? 0,
+                queuedAt: queuedAt.get(m.id) ?? m.sentAt
+              })
+            }
+            for (const m of b.readyMessages()) {
+              out.push({
+                id: m.id,
+                contact: uid,
+                state: "queued",
+                attempts: attempts.get(m.id) ?? 0,
+                queuedAt: queuedAt.get(m.id) ?? m.sentAt
+              })
+            }
+          }
+          return out
+        }),
+      cancel: (id) =>
+        Effect.gen(function*() {
+          for (const [contact, b] of boxes) {
+            if (!b.remove(id)) continue
+            yield* store.write(
+              Effect.gen(function*() {
+                const sql = yield* SqlClient.SqlClient
+                yield* sql`DELETE FROM outbox WHERE message_seq IN (
+                  SELECT seq FROM messages WHERE contact = ${contact} AND outgoing = 1 AND id = ${id})`
+                yield* sql`UPDATE messages SET status = 'cancelled'
+                  WHERE contact = ${contact} AND outgoing = 1 AND id = ${id}`
+              })
+            )
+            queuedAt.delete(id)
+            attempts.delete(id)
+            return true
+          }
+          return false
+        }),
+      forget: (contact) =>
+        Effect.gen(function*() {
+          boxes.delete(contact)
+          yield* store.write(
+            Effect.gen(function*() {
+              const sql = yield* SqlClient.SqlClient
+              yield* sql`DELETE FROM outbox WHERE contact = ${contact}`
+              yield* sql`DELETE FROM messages WHERE contact = ${contact}`
+            })
+          )
+        })
+    })
+
+    return { outbox, inbox, history }
+  })
+
+/**
+ * Outbox, Inbox and History over the Store.
+ *
+ * @since 2.0.0
+ * @category layers
+ */
+export const layer = (
+  options: { readonly capacity: number }
+): Layer.Layer<Outbox | Inbox | History, SqlError, Store | Events> =>
+  Layer.effectContext(
+    Effect.map(make(options), ({ history, inbox, outbox }) =>
+      Context.make(Outbox, outbox).pipe(Context.add(Inbox, inbox), Context.add(History, history)))
+  )

@@ -1,0 +1,199 @@
+/**
+ * The daemon's durable store: SQLite (WAL) in the data directory, opened only once the identity
+ * is unlocked. Personal data (message bodies, contact records, events) is sealed with a key
+ * derived from the identity (see internal/sealedBox.ts). Writes go through one group-commit
+ * writer: every write waits for its transaction, and writes that arrive together share it.
+ *
+ * @since 2.0.0
+ */
+import { SqlClient } from "@effect/sql"
+import * as SqliteClient from "@effect/sql-sqlite-node/SqliteClient"
+import type { SqlError } from "@effect/sql/SqlError"
+import { Context, Deferred, Effect, Exit, Layer, Queue } from "effect"
+import type { Scope } from "effect"
+import * as Path from "node:path"
+import type { SealedBox } from "./internal/sealedBox.js"
+import * as Sealed from "./internal/sealedBox.js"
+
+/**
+ * Schema migrations, applied in order inside one transaction each; `PRAGMA user_version` records
+ * how many ran. Never edit a released migration; append.
+ *
+ * @since 2.0.0
+ * @category migrations
+ */
+export const migrations: ReadonlyArray<ReadonlyArray<string>> = [
+  [
+    `CREATE TABLE contacts (
+      uid TEXT PRIMARY KEY,
+      record BLOB NOT NULL,
+      added_at INTEGER NOT NULL
+    )`,
+    `CREATE TABLE messages (
+      seq INTEGER PRIMARY KEY AUTOINCREMENT,
+      contact TEXT NOT NULL,
+      id TEXT NOT NULL,
+      outgoing INTEGER NOT NULL,
+      sent_at INTEGER NOT NULL,
+      received_at INTEGER,
+      delivered_at INTEGER,
+      read_at INTEGER,
+      status TEXT NOT NULL,
+      group_id TEXT,
+      body BLOB NOT NULL,
+      UNIQUE (contact, outgoing, id)
+    )`,
+    `CREATE INDEX messages_by_contact ON messages (contact, seq)`,
+    `CREATE INDEX messages_unread ON messages (contact) WHERE outgoing = 0 AND read_at IS NULL`,
+    `CREATE TABLE outbox (
+      message_seq INTEGER PRIMARY KEY REFERENCES messages (seq) ON DELETE CASCADE,
+      contact TEXT NOT NULL,
+      attempts INTEGER NOT NULL DEFAULT 0,
+      expires_at INTEGER
+    )`,
+    `CREATE INDEX outbox_by_contact ON outbox (contact, message_seq)`,
+    `CREATE TABLE events (
+      cursor INTEGER PRIMARY KEY AUTOINCREMENT,
+      at INTEGER NOT NULL,
+      event BLOB NOT NULL
+    )`,
+    `CREATE TABLE groups (
+      group_id TEXT PRIMARY KEY,
+      record BLOB NOT NULL
+    )`,
+    `CREATE TABLE settings (
+      key TEXT PRIMARY KEY,
+      value TEXT NOT NULL
+    )`
+  ]
+]
+
+/**
+ * @since 2.0.0
+ * @category models
+ */
+export interface StoreShape {
+  readonly sql: SqlClient.SqlClient
+  readonly sealed: SealedBox
+  /**
+   * Runs `effect` inside the next group-committed transaction and waits for the commit. A failure
+   * of `effect` fails only this caller; the transaction commits the others.
+   */
+  readonly write: <A, E>(effect: Effect.Effect<A, E, SqlClient.SqlClient>) => Effect.Effect<A, E | SqlError>
+  /**
+   * Like `write`; once the transaction commits, `afterCommit` runs with the result, in commit
+   * order across all writers (for announcing what was written in the order it was written).
+   */
+  readonly writeThen: <A, E>(
+    effect: Effect.Effect<A, E, SqlClient.SqlClient>,
+    afterCommit: (a: A) => Effect.Effect<void>
+  ) => Effect.Effect<A, E | SqlError>
+}
+
+/**
+ * @since 2.0.0
+ * @category services
+ */
+export class Store extends Context.Tag("jarvis/Store")<Store, StoreShape>() {}
+
+/**
+ * @since 2.0.0
+ * @category constants
+ */
+export const FILE_NAME = "jarvis.db"
+
+interface PendingWrite {
+  readonly effect: Effect.Effect<unknown, unknown, SqlClient.SqlClient>
+  readonly afterCommit: ((a: unknown) => Effect.Effect<void>) | undefined
+  readonly done: Deferred.Deferred<unknown, unknown>
+}
+
+const MAX_BATCH = 4096
+
+const migrate = (sql: SqlClient.SqlClient) =>
+  Effect.gen(function*() {
+    const [row] = yield* sql<{ readonly user_version: number }>`PRAGMA user_version`
+    const applied = row?.user_version ?? 0
+    for (let i = applied; i < migrations.length; i++) {
+      yield* sql.withTransaction(
+        Effect.gen(function*() {
+          for (const statement of migrations[i]!) yield* sql.unsafe(statement)
+          yield* sql.unsafe(`PRAGMA user_version = ${i + 1}`)
+        })
+      )
+    }
+  })
+
+/**
+ * Opens (and migrates) the store of an unlocked identity.
+ *
+ * @since 2.0.0
+ * @category constructors
+ */
+export const make = (options: {
+  readonly dataDir: string
+  readonly identityPrivateKey: Uint8Array
+  /** `":memory:"` keeps everything in memory (tests, the in-memory benchmark baseline). */
+  readonly filename?: string | undefined
+  /** SQLite `synchronous`: FULL survives power loss, NORMAL survives a killed process. */
+  readonly synchronous?: "FULL" | "NORMAL" | undefined
+}): Effect.Effect<StoreShape, SqlError, Scope.Scope> =>
+  Effect.gen(function*() {
+    const filename = options.filename ?? Path.join(options.dataDir, FILE_NAME)
+    const context = yield* Layer.build(SqliteClient.layer({ filename })).pipe(
+      Effect.catchTag("ConfigError", (e) => Effect.die(e))
+    )
+    const sql: SqlClient.SqlClient = Context.get(context, SqliteClient.SqliteClient)
+    yield* sql.unsafe(`PRAGMA synchronous = ${options.synchronous ?? "FULL"}`)
+    yield* sql.unsafe("PRAGMA foreign_keys = ON")
+    yield* sql.unsafe("PRAGMA busy_timeout = 5000")
+    yield* migrate(sql)
+
+    const queue = yield* Queue.unbounded<PendingWrite>()
+    const commit = (batch: ReadonlyArray<PendingWrite>) =>
+      Effect.gen(function*() {
+        const exits: Array<Exit.Exit<unknown, unknown>> = []
+        const outcome = yield* Effect.exit(sql.withTransaction(
+          Effect.forEach(batch, (w) => Effect.map(Effect.exit(w.effect), (exit) => exits.push(exit)), { discard: true })
+        ))
+        if (Exit.isFailure(outcome)) {
+          yield* Effect.forEach(batch, (w) => Deferred.failCause(w.done, outcome.cause), { discard: true })
+          return
+        }
+        yield* Effect.forEach(batch, (w, i) => {
+          const exit = exits[i]!
+          return Exit.isSuccess(exit) && w.afterCommit !== undefined
+            ? Effect.zipRight(w.afterCommit(exit.value), Deferred.done(w.done, exit))
+            : Deferred.done(w.done, exit)
+        }, { discard: true })
+      })
+    yield* Effect.forkScoped(
+      Effect.forever(Effect.flatMap(Queue.takeBetween(queue, 1, MAX_BATCH), (chunk) => commit([...chunk]))).pipe(
+        Effect.provideService(SqlClient.SqlClient, sql)
+      )
+    )
+
+    const writeThen = <A, E>(
+      effect: Effect.Effect<A, E, SqlClient.SqlClient>,
+      afterCommit?: (a: A) => Effect.Effect<void>
+    ): Effect.Effect<A, E | SqlError> =>
+      Effect.flatMap(Deferred.make<unknown, unknown>(), (done) =>
+        Effect.zipRight(
+          Queue.offer(queue, { effect, done, afterCommit: afterCommit as PendingWrite["afterCommit"] }),
+          Deferred.await(done) as Effect.Effect<A, E | SqlError>
+        ))
+
+    return {
+      sql,
+      sealed: Sealed.make(Sealed.deriveStoreKey(options.identityPrivateKey)),
+      write: (effect) => writeThen(effect),
+      writeThen
+    }
+  })
+
+/**
+ * @since 2.0.0
+ * @category layers
+ */
+export const layer = (options: Parameters<typeof make>[0]): Layer.Layer<Store, SqlError> =>
+  Layer.scoped(Store, make(options))

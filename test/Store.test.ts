@@ -1,0 +1,200 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Chunk, Effect, Exit, Fiber, Layer, Scope, Stream } from "effect"
+import * as Fs from "node:fs"
+import * as Path from "node:path"
+import type { MessageId } from "../src/domain/Ids.js"
+import type { Deliverable } from "../src/domain/Messages.js"
+import { ContactBook } from "../src/services/ContactBook.js"
+import * as ContactStore from "../src/services/ContactStore.js"
+import * as EventLog from "../src/services/EventLog.js"
+import { Events } from "../src/services/Events.js"
+import { Inbox } from "../src/services/Inbox.js"
+import * as MessageStore from "../src/services/MessageStore.js"
+import { Outbox } from "../src/services/Outbox.js"
+import * as Store from "../src/services/Store.js"
+import { contactOf, makeIdentity } from "./support/node.js"
+import { tempDir } from "./support/temp.js"
+
+const owner = makeIdentity("owner", 5000)
+const peer = contactOf(makeIdentity("peer", 5001), "127.0.0.1")
+
+const storeLayer = (dataDir: string) =>
+  MessageStore.layer({ capacity: 100 }).pipe(
+    Layer.provideMerge(EventLog.layer()),
+    Layer.provideMerge(ContactStore.layer),
+    Layer.provideMerge(Store.layer({ dataDir, identityPrivateKey: owner.keyPair.privateKey }))
+  )
+
+/** Opens the store in `dir`, runs `f`, closes it (like a daemon restart). */
+const session = <A, E>(
+  dir: string,
+  f: Effect.Effect<A, E, Layer.Layer.Success<ReturnType<typeof storeLayer>> | Scope.Scope>
+) => Effect.scoped(Effect.provide(f, storeLayer(dir)))
+
+const text = (i: number, body = `secret message ${i}`): Deliverable => ({
+  _tag: "Text",
+  id: `m${i}` as MessageId,
+  body,
+  sentAt: 1_700_000_000_000 + i
+})
+
+describe("durable store", () => {
+  it.scoped("keeps contacts, the outbox and history across reopenings; acks move messages to delivered", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir()
+      yield* session(
+        dir,
+        Effect.gen(function*() {
+          const contacts = yield* ContactBook
+          const outbox = yield* Outbox
+          yield* contacts.add(peer)
+          for (let i = 0; i < 5; i++) yield* outbox.enqueue(peer.uid, text(i))
+          yield* outbox.enqueue(peer.uid, text(0))
+          assert.strictEqual(yield* outbox.depth(peer.uid), 5, "the same id twice is one message")
+        })
+      )
+      yield* session(
+        dir,
+        Effect.gen(function*() {
+          const contacts = yield* ContactBook
+          const outbox = yield* Outbox
+          const history = yield* MessageStore.History
+          assert.deepStrictEqual((yield* contacts.list).map((c) => c.uid), [peer.uid])
+          assert.strictEqual(yield* outbox.depth(peer.uid), 5, "the outbox survived")
+          const cursor = outbox.attach(peer.uid, () => {})
+          const taken = cursor.take(3, Infinity)
+          assert.deepStrictEqual(taken.map((m) => m.id), ["m0", "m1", "m2"])
+          assert.deepStrictEqual(
+            yield* outbox.ack(peer.uid, ["m0", "m1"] as Array<MessageId>),
+            ["m0", "m1"] as Array<MessageId>
+          )
+          const page = yield* history.page(peer.uid, { limit: 10 })
+          assert.deepStrictEqual(page.messages.map((m) => [m.id, m.status]), [
+            ["m0", "delivered"],
+            ["m1", "delivered"],
+            ["m2", "queued"],
+            ["m3", "queued"],
+            ["m4", "queued"]
+          ])
+          assert.isTrue(yield* history.cancel("m4" as MessageId))
+          assert.isFalse(yield* history.cancel("m2" as MessageId), "in flight: too late to cancel")
+        })
+      )
+      yield* session(
+        dir,
+        Effect.gen(function*() {
+          const outbox = yield* Outbox
+          const history = yield* MessageStore.History
+          assert.strictEqual(yield* outbox.depth(peer.uid), 2, "m2 (in flight, unacked) and m3 remain")
+          const statuses = (yield* history.page(peer.uid, { limit: 10 })).messages.map((m) => m.status)
+          assert.deepStrictEqual(statuses, ["delivered", "delivered", "queued", "queued", "cancelled"])
+        })
+      )
+    }))
+
+  it.scoped("stores received messages once, pages history, counts and clears unread", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir()
+      yield* session(
+        dir,
+        Effect.gen(function*() {
+          const inbox = yield* Inbox
+          const history = yield* MessageStore.History
+          const events = yield* Events
+          const seen = yield* events.subscribe
+          const acked = yield* inbox.deliver(peer, [text(1), text(2), text(1)], 10)
+          assert.deepStrictEqual(acked, ["m1", "m2", "m1"] as Array<MessageId>, "duplicates are acknowledged too")
+          yield* inbox.deliver(peer, [text(2), text(3)], 11)
+          const announced = Chunk.toReadonlyArray(yield* seen.takeAll).flatMap((
+            e
+          ) => (e._tag === "MessageReceived" ? [e.id] : []))
+          assert.deepStrictEqual(announced, ["m1", "m2", "m3"], "each message announced exactly once")
+          assert.deepStrictEqual(yield* history.unread, { total: 3, byContact: { [peer.uid]: 3 } })
+          const last = yield* history.page(peer.uid, { limit: 2 })
+          assert.deepStrictEqual(last.messages.map((m) => m.id), ["m2", "m3"])
+          const first = yield* history.page(peer.uid, { limit: 2, before: last.next })
+          assert.deepStrictEqual(
+            first.messages.map((m) => m.id),
+            ["m1"]
+          )
+          assert.deepStrictEqual(yield* history.markRead(peer.uid), ["m1", "m2", "m3"] as Array<MessageId>)
+          assert.strictEqual((yield* history.unread).total, 0)
+        })
+      )
+    }))
+
+  it.scoped(
+    "the event log replays from a cursor, then streams live, each event once and in order",
+    () =>
+      Effect.gen(function*() {
+        const dir = yield* tempDir()
+        yield* session(
+          dir,
+          Effect.gen(function*() {
+            const events = yield* Events
+            const log = yield* EventLog.EventLog
+            for (let i = 0; i < 5; i++) {
+              yield* events.publish({ _tag: "TypingChanged", contact: peer.uid, active: i % 2 === 0, at: i })
+            }
+            assert.strictEqual(yield* log.latest, 5)
+            const reader = yield* Effect.fork(Stream.runCollect(Stream.take(log.stream(2), 6)))
+            yield* Effect.repeatN(Effect.yieldNow(), 50)
+            for (let i = 5; i < 8; i++) {
+              yield* events.publish({ _tag: "TypingChanged", contact: peer.uid, active: true, at: i })
+            }
+            const got = Chunk.toReadonlyArray(yield* Fiber.join(reader))
+            assert.deepStrictEqual(
+              got.map((e) => e.cursor),
+              [3, 4, 5, 6, 7, 8]
+            )
+            assert.deepStrictEqual(
+              got.map((e) => e.event._tag === "TypingChanged" && e.event.at),
+              [2, 3, 4, 5, 6, 7]
+            )
+          })
+        )
+        yield* session(
+          dir,
+          Effect.gen(function*() {
+            const log = yield* EventLog.EventLog
+            const replayed = yield* Stream.runCollect(Stream.take(log.stream(0), 8))
+            assert.strictEqual(Chunk.size(replayed), 8, "the log survives a restart")
+          })
+        )
+      }),
+    { timeout: 20_000 }
+  )
+
+  it.scoped("without the key, the data directory reveals no message text", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir()
+      const marker = "PINEAPPLE-PIZZA-CONSPIRACY"
+      yield* session(
+        dir,
+        Effect.gen(function*() {
+          const contacts = yield* ContactBook
+          yield* contacts.add(peer)
+          const outbox = yield* Outbox
+          const inbox = yield* Inbox
+          yield* outbox.enqueue(peer.uid, text(1, `outgoing ${marker}`))
+          yield* inbox.deliver(peer, [text(2, `incoming ${marker}`)], 1)
+        })
+      )
+      for (const file of Fs.readdirSync(dir)) {
+        const bytes = Fs.readFileSync(Path.join(dir, file))
+        assert.isFalse(bytes.includes(marker), `${file} leaks the text`)
+        assert.isFalse(bytes.includes("peer"), `${file} leaks the contact's name`)
+      }
+      const other = makeIdentity("thief", 1)
+      const exit = yield* Effect.exit(Effect.scoped(Effect.gen(function*() {
+        const scope = yield* Scope.make()
+        const store = yield* Scope.extend(
+          Store.make({ dataDir: dir, identityPrivateKey: other.keyPair.privateKey }),
+          scope
+        )
+        const rows = yield* store.sql<{ readonly body: Uint8Array }>`SELECT body FROM messages`
+        return rows.map((r) => store.sealed.open("x", r.body))
+      })))
+      assert.isTrue(Exit.isSuccess(exit) && exit.value.every((b) => b === undefined), "another key opens nothing")
+    }))
+})
