@@ -9,14 +9,20 @@ if (!existsSync(entry)) {
 }
 await build({
   entryPoints: [entry],
-  outfile: "dist/jarvis.mjs",
+  outdir: "dist",
+  entryNames: "jarvis",
+  chunkNames: "chunks/[name]-[hash]",
+  outExtension: { ".js": ".mjs" },
+  splitting: true,
   bundle: true,
   platform: "node",
   target: "node20",
   format: "esm",
   minify: true,
   sourcemap: "linked",
-  packages: "external",
-  banner: { js: "#!/usr/bin/env node" },
+  // Native addons stay outside the bundle; everything else is bundled so a cold start reads one file.
+  external: ["sodium-native", "better-sqlite3", "@node-rs/argon2", "msgpackr-extract", "bufferutil", "utf-8-validate"],
+  // Bundled CommonJS dependencies call require(); give them one.
+  banner: { js: "#!/usr/bin/env node\nimport { createRequire as __createRequire } from \"node:module\";\nconst require = __createRequire(import.meta.url);" },
   logLevel: "warning"
 })

@@ -5,7 +5,7 @@
  *
  * @since 2.0.0
  */
-import { NodeContext } from "@effect/platform-node"
+import * as NodeContext from "@effect/platform-node/NodeContext"
 import { RpcServer } from "@effect/rpc"
 import { Context, Effect, Layer } from "effect"
 import { randomBytes } from "node:crypto"

@@ -1,0 +1,50 @@
+/**
+ * The `jarvis` executable.
+ *
+ * @since 2.0.0
+ */
+import * as NodeContext from "@effect/platform-node/NodeContext"
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
+import { Cause, Console, Effect, Exit } from "effect"
+import { run } from "./Commands.js"
+import { exitCodeOf } from "./Output.js"
+
+const jsonOutput = process.argv.includes("--json")
+
+const report = (error: { readonly _tag?: unknown; readonly message?: unknown; readonly reason?: unknown }) =>
+  Effect.gen(function*() {
+    const code = exitCodeOf(error)
+    if (error._tag !== "ValidationError") {
+      const message = typeof error.message === "string" && error.message !== "" ? error.message : String(error)
+      if (jsonOutput) {
+        yield* Console.log(JSON.stringify({
+          error: {
+            tag: error._tag,
+            ...(error.reason === undefined ? {} : { reason: error.reason }),
+            message,
+            exitCode: code
+          }
+        }))
+      } else {
+        yield* Console.error(`jarvis: ${message}`)
+      }
+    }
+    process.exitCode = code
+  })
+
+const program = Effect.suspend(() => run(process.argv)).pipe(
+  Effect.catchAll((error) => report(error as never)),
+  Effect.catchAllDefect((defect) =>
+    Effect.zipRight(
+      Console.error(`jarvis: internal error: ${Cause.pretty(Cause.die(defect))}`),
+      Effect.sync(() => (process.exitCode = 1))
+    )
+  ),
+  Effect.provide(NodeContext.layer)
+)
+
+NodeRuntime.runMain(program, {
+  disableErrorReporting: true,
+  teardown: (exit, onExit) =>
+    onExit(Exit.isFailure(exit) && !Cause.isInterruptedOnly(exit.cause) ? 1 : Number(process.exitCode ?? 0))
+})
