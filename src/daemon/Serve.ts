@@ -30,6 +30,8 @@ export interface ServeOptions {
   readonly dataDir: string
   /** Also log to stderr (foreground runs under a terminal or systemd). */
   readonly logToStderr: boolean
+  /** Per-client IPC limits (tests shrink them). */
+  readonly ipc?: Pick<IpcServer.IpcServerOptions, "maxLine" | "maxBuffered"> | undefined
 }
 
 const writePrivate = (file: string, contents: string) => {
@@ -69,7 +71,7 @@ export const serve = (options: ServeOptions) =>
     const daemon = DaemonModule.Daemon
     const app = RpcServer.layer(JarvisApi).pipe(
       Layer.provide(Handlers.layer),
-      Layer.provideMerge(IpcServer.layer({ endpoint })),
+      Layer.provideMerge(IpcServer.layer({ ...options.ipc, endpoint })),
       Layer.provideMerge(Layer.scoped(
         daemon,
         DaemonModule.make({

@@ -1,0 +1,49 @@
+import { Context, Effect, Layer, Schedule } from "effect"
+import * as Net from "node:net"
+import * as Path from "node:path"
+import * as Paths from "../../src/daemon/Paths.js"
+import * as Serve from "../../src/daemon/Serve.js"
+import { JarvisClient } from "../../src/services/JarvisClient.js"
+import { RuntimeConfig } from "../../src/services/RuntimeConfig.js"
+import { tempDir } from "./temp.js"
+
+/** A daemon serving in this process (real sockets), and a typed client for it. */
+export const inProcessDaemon = (options: { readonly ipc?: Serve.ServeOptions["ipc"] } = {}) =>
+  Effect.gen(function*() {
+    const dataDir = Path.join(yield* tempDir(), "home")
+    const fiber = yield* Effect.forkScoped(
+      Serve.serve({ dataDir, logToStderr: false, ipc: options.ipc }).pipe(
+        Effect.provide(RuntimeConfig.layerWith({ bindAddress: "127.0.0.1", listenPort: 0 }))
+      )
+    )
+    const socket = Paths.make(dataDir).socket
+    const context = yield* Layer.build(JarvisClient.layer({ _tag: "Unix", path: socket })).pipe(
+      Effect.retry(Schedule.spaced("20 millis").pipe(Schedule.compose(Schedule.recurs(250))))
+    )
+    return { dataDir, socket, fiber, client: Context.get(context, JarvisClient) }
+  })
+
+/** A raw line-oriented connection to the IPC socket, as a script in any language would use. */
+export const rawConnection = (path: string) =>
+  Effect.acquireRelease(
+    Effect.async<{ readonly socket: Net.Socket; readonly lines: Array<unknown>; readonly next: (n?: number) => Promise<unknown> }>((resume) => {
+      const socket = Net.connect({ path }, () => resume(Effect.succeed({ socket, lines, next })))
+      const lines: Array<unknown> = []
+      const waiters: Array<() => void> = []
+      let buffer = ""
+      socket.on("data", (chunk) => {
+        buffer += chunk.toString("utf8")
+        let i: number
+        while ((i = buffer.indexOf("\n")) >= 0) {
+          lines.push(JSON.parse(buffer.slice(0, i)))
+          buffer = buffer.slice(i + 1)
+        }
+        for (const w of waiters.splice(0)) w()
+      })
+      const next = async (count = 1) => {
+        while (lines.length < count) await new Promise<void>((r) => waiters.push(r))
+        return lines.splice(0, count).at(-1)
+      }
+    }),
+    ({ socket }) => Effect.sync(() => socket.destroy())
+  )
