@@ -100,7 +100,10 @@ export const start = (dataDir: string) =>
  */
 export const stop = (dataDir: string) =>
   Effect.gen(function*() {
-    yield* Effect.scoped(Effect.flatMap(connect(dataDir), (client) => client.daemon.stop()))
+    yield* Effect.scoped(Effect.flatMap(connect(dataDir), (client) => client.daemon.stop())).pipe(
+      // The daemon may close the connection before its answer arrives: it is stopping either way.
+      Effect.catchTag("RpcClientError", () => Effect.void)
+    )
     yield* isRunning(dataDir).pipe(
       Effect.repeat({
         schedule: Schedule.spaced("50 millis").pipe(Schedule.upTo("20 seconds")),

@@ -46,8 +46,6 @@ export const exitCodeOf = (error: { readonly _tag?: unknown; readonly reason?: u
       return error._tag === "UsageError" ? ExitCode.Usage : ExitCode.InvalidInput
     case "MailboxFull":
       return ExitCode.MailboxFull
-    case "ValidationError":
-      return ExitCode.Usage
     default:
       return ExitCode.Error
   }

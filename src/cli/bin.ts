@@ -5,16 +5,23 @@
  */
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
+import { ValidationError } from "@effect/cli"
 import { Cause, Console, Effect, Exit } from "effect"
+import { hoistRootOptions } from "./Argv.js"
 import { run } from "./Commands.js"
 import { exitCodeOf } from "./Output.js"
 
-const jsonOutput = process.argv.includes("--json")
+const argv = hoistRootOptions(process.argv)
+const jsonOutput = argv.includes("--json")
 
 const report = (error: { readonly _tag?: unknown; readonly message?: unknown; readonly reason?: unknown }) =>
   Effect.gen(function*() {
-    const code = exitCodeOf(error)
-    if (error._tag !== "ValidationError") {
+    // @effect/cli has already printed what was wrong with the command line.
+    const usage = ValidationError.isValidationError(error)
+    const code = usage ? 2 : exitCodeOf(error)
+    if (usage) {
+      if (jsonOutput) yield* Console.log(JSON.stringify({ error: { tag: error._tag, message: "invalid command line", exitCode: code } }))
+    } else {
       const message = typeof error.message === "string" && error.message !== "" ? error.message : String(error)
       if (jsonOutput) {
         yield* Console.log(JSON.stringify({
@@ -32,7 +39,7 @@ const report = (error: { readonly _tag?: unknown; readonly message?: unknown; re
     process.exitCode = code
   })
 
-const program = Effect.suspend(() => run(process.argv)).pipe(
+const program = Effect.suspend(() => run(argv)).pipe(
   Effect.catchAll((error) => report(error as never)),
   Effect.catchAllDefect((defect) =>
     Effect.zipRight(

@@ -102,6 +102,7 @@ export const serve = (options: ServeOptions) =>
     yield* Effect.logInfo("stopping")
   }).pipe(
     Effect.scoped,
+    Effect.zipRight(Effect.logInfo("stopped")),
     Effect.provide(LogFile.layer(Paths.make(options.dataDir).logFile, options.logToStderr)),
     Effect.annotateLogs({ module: "Jarvis/Daemon" })
   )

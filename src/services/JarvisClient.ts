@@ -113,6 +113,8 @@ export const makeProtocol = (
             }
           }
         })
+        // A reset is followed by "close", which fails whatever is outstanding.
+        socket.on("error", () => {})
         socket.on("close", () => deliver(protocolError("the daemon closed the connection")))
         const send = (request: FromClientEncoded) =>
           Effect.sync(() => {
