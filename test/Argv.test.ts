@@ -12,9 +12,15 @@ describe("hoistRootOptions", () => {
     )
   })
 
+  it("drops them for the built-in --version", () => {
+    expect(hoistRootOptions(["node", "jarvis", "--home", "/h", "--version", "--json"])).toEqual(
+      ["node", "jarvis", "--version"]
+    )
+  })
+
   it.prop("keeps every argument, and the others in order", [FastCheck.array(FastCheck.oneof(
     FastCheck.constantFrom("--json", "--home", "--home=/x", "--", "send", "-"),
-    FastCheck.string()
+    FastCheck.string().filter((s) => s !== "--version" && s !== "--completions")
   ))], ([args]) => {
     const out = hoistRootOptions(["node", "jarvis", ...args])
     expect([...out].sort()).toEqual(["node", "jarvis", ...args].sort())

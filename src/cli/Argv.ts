@@ -7,6 +7,7 @@
 
 /**
  * Moves root options right after the script, keeping everything else in order. Stops at `--`.
+ * Drops them for `--version` and `--completions`, which ignore them anyway.
  *
  * @since 2.0.0
  */
@@ -24,5 +25,7 @@ export const hoistRootOptions = (argv: ReadonlyArray<string>): Array<string> => 
     else if (arg === "--home" && i + 1 < rest.length) root.push(arg, rest[++i]!)
     else others.push(arg)
   }
+  // The built-in `--version` and `--completions` only work without root options before them.
+  if (others.includes("--version") || others.includes("--completions")) return [node!, script!, ...others]
   return [node!, script!, ...root, ...others]
 }
