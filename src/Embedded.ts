@@ -5,13 +5,16 @@
  *
  * @since 2.0.0
  */
+import * as NodeContext from "@effect/platform-node/NodeContext"
 import type { SqlError } from "@effect/sql/SqlError"
-import { Layer } from "effect"
+import { Effect, Layer } from "effect"
 import type { Listener } from "./actors/Listener.js"
 import type { PeerSupervisor } from "./actors/PeerSupervisor.js"
 import * as RuntimeModule from "./actors/Runtime.js"
+import * as Lock from "./daemon/Lock.js"
+import * as Paths from "./daemon/Paths.js"
 import type { Contact } from "./domain/Contact.js"
-import type { TransportError } from "./domain/Errors.js"
+import type { IdentityError, TransportError } from "./domain/Errors.js"
 import type { ContactBook } from "./services/ContactBook.js"
 import * as ContactBookModule from "./services/ContactBook.js"
 import * as ContactStore from "./services/ContactStore.js"
@@ -19,6 +22,7 @@ import type { EventLog } from "./services/EventLog.js"
 import * as EventLogModule from "./services/EventLog.js"
 import type { Events } from "./services/Events.js"
 import * as EventsModule from "./services/Events.js"
+import * as Identity from "./services/Identity.js"
 import type { UnlockedIdentity } from "./services/Identity.js"
 import * as InboxModule from "./services/Inbox.js"
 import { LocalIdentity } from "./services/LocalIdentity.js"
@@ -112,3 +116,30 @@ export const layerDurable = (
       }))
     )
   )
+
+/**
+ * A whole daemon's node inside this process: unlocks the identity in `dataDir` (as created by
+ * `jarvis init`) and runs over its durable store. It takes the data directory's lock, so it
+ * fails with `AlreadyRunning` while a `jarvis` daemon uses the same directory.
+ *
+ * @since 2.0.0
+ * @category layers
+ */
+export const layerDataDir = (
+  options: Omit<EmbeddedOptions, "identity"> & {
+    /** Default: `$JARVIS_HOME`, else the platform's data directory. */
+    readonly dataDir?: string | undefined
+    readonly password: string
+    readonly retention?: EventLogModule.RetentionOptions | undefined
+  }
+): Layer.Layer<
+  EmbeddedServices | History | EventLog | StoreModule.Store,
+  TransportError | SqlError | IdentityError | Lock.AlreadyRunning
+> =>
+  Layer.unwrapScoped(Effect.gen(function*() {
+    const dataDir = options.dataDir ?? Paths.defaultDataDir()
+    yield* Lock.acquire(Paths.make(dataDir).lock)
+    const store = yield* Identity.make(dataDir).pipe(Effect.provide(NodeContext.layer))
+    const identity = yield* store.unlock(options.password)
+    return layerDurable({ ...options, dataDir, identity })
+  }))

@@ -28,7 +28,9 @@ describe("hoistRootOptions", () => {
     const cut = args.indexOf("--")
     const before = cut < 0 ? args : args.slice(0, cut)
     const others = before.filter((a, i) => !isRoot(a) && !(i > 0 && before[i - 1] === "--home"))
-    expect(out.slice(2).filter((a, i, all) => !isRoot(a) && !(i > 0 && all[i - 1] === "--home")).slice(0, others.length))
+    expect(
+      out.slice(2).filter((a, i, all) => !isRoot(a) && !(i > 0 && all[i - 1] === "--home")).slice(0, others.length)
+    )
       .toEqual(others)
   })
 })

@@ -1,9 +1,9 @@
 /**
  * Two real daemons in temp dirs on loopback ports, driven only by the bundled `jarvis` CLI.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import * as Fs from "node:fs"
 import * as Path from "node:path"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { eventually, freePort, jarvis, jarvisJson, jarvisLines, makeHome } from "./support/cli.js"
 
 const PASSWORD = { JARVIS_PASSWORD: "correct horse battery staple" }
@@ -20,7 +20,9 @@ describe("jarvis CLI end to end", () => {
   beforeAll(async () => {
     for (const [who, name] of [[alice, "alice"], [bob, "bob"]] as const) {
       const port = await freePort()
-      const created = await jarvisJson(who.home, ["init", "--username", name, "--port", String(port)], { env: PASSWORD })
+      const created = await jarvisJson(who.home, ["init", "--username", name, "--port", String(port)], {
+        env: PASSWORD
+      })
       expect(created.username).toBe(name)
       expect(created.fingerprint).toMatch(/^[0-9a-f]{64}$/)
     }
@@ -49,8 +51,8 @@ describe("jarvis CLI end to end", () => {
       const wrong = await jarvis(who.home, ["unlock"], { env: { JARVIS_PASSWORD: "nope" } })
       expect(wrong.code).toBe(7)
       await jarvisJson(who.home, ["unlock"], { env: PASSWORD })
-      expect((Fs.statSync(Path.join(who.home, "jarvis.sock")).mode & 0o777)).toBe(0o600)
-      expect((Fs.statSync(who.home).mode & 0o777)).toBe(0o700)
+      expect(Fs.statSync(Path.join(who.home, "jarvis.sock")).mode & 0o777).toBe(0o600)
+      expect(Fs.statSync(who.home).mode & 0o777).toBe(0o700)
     }
 
     const aliceCode = (await jarvisJson(alice.home, ["link"])).code as string

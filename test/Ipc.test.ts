@@ -1,125 +1,149 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Chunk, Context, Effect, Layer, Stream } from "effect"
+import type * as Net from "node:net"
 import { Contact } from "../src/domain/Contact.js"
 import type { Uid } from "../src/domain/Ids.js"
 import type { PublicKey } from "../src/domain/Keys.js"
-import { layerTcp, Transport } from "../src/services/Transport.js"
-import { makeIdentity, startNode } from "./support/node.js"
 import { JarvisClient } from "../src/services/JarvisClient.js"
+import { layerTcp, Transport } from "../src/services/Transport.js"
 import { inProcessDaemon, rawConnection } from "./support/daemon.js"
+import { makeIdentity, startNode } from "./support/node.js"
 
-const send = (socket: import("node:net").Socket, value: unknown) => socket.write(typeof value === "string" ? value : JSON.stringify(value) + "\n")
+const send = (socket: Net.Socket, value: unknown) =>
+  socket.write(typeof value === "string" ? value : JSON.stringify(value) + "\n")
 
 describe("IPC robustness (JSON-RPC over the Unix socket)", () => {
-  it.scopedLive("bad JSON, unknown methods, bad params and oversized lines get JSON-RPC errors; the connection stays usable", () =>
-    Effect.gen(function*() {
-      const { socket } = yield* inProcessDaemon({ ipc: { maxLine: 4096 } })
-      const raw = yield* rawConnection(socket)
-      const next = () => Effect.promise(() => raw.next())
+  it.scopedLive(
+    "bad JSON, unknown methods, bad params and oversized lines get JSON-RPC errors; the connection stays usable",
+    () =>
+      Effect.gen(function*() {
+        const { socket } = yield* inProcessDaemon({ ipc: { maxLine: 4096 } })
+        const raw = yield* rawConnection(socket)
+        const next = () => Effect.promise(() => raw.next())
 
-      send(raw.socket, "{not json\n")
-      const parse = (yield* next()) as { id: unknown; error: { code: number; message: string } }
-      assert.strictEqual(parse.id, null)
-      assert.strictEqual(parse.error.code, -32700)
+        send(raw.socket, "{not json\n")
+        const parse = (yield* next()) as { id: unknown; error: { code: number; message: string } }
+        assert.strictEqual(parse.id, null)
+        assert.strictEqual(parse.error.code, -32700)
 
-      send(raw.socket, { jsonrpc: "2.0", id: 1, method: "no.such.method" })
-      const unknown = (yield* next()) as { id: number; error: { code: number; message: string } }
-      assert.deepStrictEqual([unknown.id, unknown.error.code], [1, -32601])
-      assert.match(unknown.error.message, /no\.such\.method/)
+        send(raw.socket, { jsonrpc: "2.0", id: 1, method: "no.such.method" })
+        const unknown = (yield* next()) as { id: number; error: { code: number; message: string } }
+        assert.deepStrictEqual([unknown.id, unknown.error.code], [1, -32601])
+        assert.match(unknown.error.message, /no\.such\.method/)
 
-      send(raw.socket, { jsonrpc: "2.0", id: 2, method: "messages.send", params: { contact: "bob", body: 42 } })
-      const params = (yield* next()) as { id: number; error: { code: number; message: string } }
-      assert.deepStrictEqual([params.id, params.error.code], [2, -32602])
-      assert.match(params.error.message, /body/)
+        send(raw.socket, { jsonrpc: "2.0", id: 2, method: "messages.send", params: { contact: "bob", body: 42 } })
+        const params = (yield* next()) as { id: number; error: { code: number; message: string } }
+        assert.deepStrictEqual([params.id, params.error.code], [2, -32602])
+        assert.match(params.error.message, /body/)
 
-      send(raw.socket, JSON.stringify({ jsonrpc: "2.0", id: 3, method: "daemon.status", params: { pad: "x".repeat(10_000) } }) + "\n")
-      const oversized = (yield* next()) as { error: { code: number; message: string } }
-      assert.strictEqual(oversized.error.code, -32600)
-      assert.match(oversized.error.message, /longer than 4096/)
+        send(
+          raw.socket,
+          JSON.stringify({ jsonrpc: "2.0", id: 3, method: "daemon.status", params: { pad: "x".repeat(10_000) } }) + "\n"
+        )
+        const oversized = (yield* next()) as { error: { code: number; message: string } }
+        assert.strictEqual(oversized.error.code, -32600)
+        assert.match(oversized.error.message, /longer than 4096/)
 
-      send(raw.socket, { jsonrpc: "2.0", id: 4, method: "contacts.list" })
-      const locked = (yield* next()) as { id: number; error: { code: number; data: { _tag: string } } }
-      assert.deepStrictEqual([locked.id, locked.error.code, locked.error.data._tag], [4, -32001, "Locked"])
+        send(raw.socket, { jsonrpc: "2.0", id: 4, method: "contacts.list" })
+        const locked = (yield* next()) as { id: number; error: { code: number; data: { _tag: string } } }
+        assert.deepStrictEqual([locked.id, locked.error.code, locked.error.data._tag], [4, -32001, "Locked"])
 
-      send(raw.socket, { jsonrpc: "2.0", id: "five", method: "daemon.status" })
-      const ok = (yield* next()) as { id: string; result: { state: string } }
-      assert.strictEqual(ok.id, "five")
-      assert.strictEqual(ok.result.state, "no-identity", "still usable after every kind of bad input")
+        send(raw.socket, { jsonrpc: "2.0", id: "five", method: "daemon.status" })
+        const ok = (yield* next()) as { id: string; result: { state: string } }
+        assert.strictEqual(ok.id, "five")
+        assert.strictEqual(ok.result.state, "no-identity", "still usable after every kind of bad input")
 
-      send(raw.socket, { jsonrpc: "2.0", id: 6, method: "rpc.discover" })
-      const described = (yield* next()) as { result: { openrpc: string; methods: Array<{ name: string }> } }
-      assert.isTrue(described.result.methods.some((m) => m.name === "messages.send"))
-    }), { timeout: 30_000 })
+        send(raw.socket, { jsonrpc: "2.0", id: 6, method: "rpc.discover" })
+        const described = (yield* next()) as { result: { openrpc: string; methods: Array<{ name: string }> } }
+        assert.isTrue(described.result.methods.some((m) => m.name === "messages.send"))
+      }),
+    { timeout: 30_000 }
+  )
 
-  it.scopedLive("a client that never reads gets an overflow signal and cannot block the daemon or other clients", () =>
-    Effect.gen(function*() {
-      const { client, socket } = yield* inProcessDaemon({ ipc: { maxBuffered: 64 * 1024 } })
-      yield* client.identity.create({ username: "me", password: "pw", listenPort: 0 })
-      const me = yield* client.identity.unlock({ password: "pw" })
-      const port = (yield* client.daemon.status()).listen!.port
+  it.scopedLive(
+    "a client that never reads gets an overflow signal and cannot block the daemon or other clients",
+    () =>
+      Effect.gen(function*() {
+        const { client, socket } = yield* inProcessDaemon({ ipc: { maxBuffered: 64 * 1024 } })
+        yield* client.identity.create({ username: "me", password: "pw", listenPort: 0 })
+        const me = yield* client.identity.unlock({ password: "pw" })
+        const port = (yield* client.daemon.status()).listen!.port
 
-      const peerIdentity = makeIdentity("flood", 0)
-      const peer = yield* startNode({
-        identity: peerIdentity,
-        contacts: [new Contact({
-          uid: me.uid,
-          username: me.username,
-          publicKey: new Uint8Array(Buffer.from(me.publicKey, "base64")) as PublicKey,
-          fingerprint: me.fingerprint,
-          host: "127.0.0.1",
-          port,
-          verified: true,
-          legacy: false,
-          signed: true,
-          notes: "",
-          addedAt: 0
-        })],
-        transport: yield* Effect.provide(Transport, layerTcp),
-        settings: { listenPort: 0, mailboxCapacity: 100_000 }
-      })
-      yield* client.contacts.add({
-        fields: {
-          uid: peerIdentity.profile.uid,
-          username: "flood",
-          publicKey: Buffer.from(peerIdentity.keyPair.publicKey).toString("base64"),
-          host: "127.0.0.1",
-          port: peer.listener.address.port
+        const peerIdentity = makeIdentity("flood", 0)
+        const peer = yield* startNode({
+          identity: peerIdentity,
+          contacts: [
+            new Contact({
+              uid: me.uid,
+              username: me.username,
+              publicKey: new Uint8Array(Buffer.from(me.publicKey, "base64")) as PublicKey,
+              fingerprint: me.fingerprint,
+              host: "127.0.0.1",
+              port,
+              verified: true,
+              legacy: false,
+              signed: true,
+              notes: "",
+              addedAt: 0
+            })
+          ],
+          transport: yield* Effect.provide(Transport, layerTcp),
+          settings: { listenPort: 0, mailboxCapacity: 100_000 }
+        })
+        yield* client.contacts.add({
+          fields: {
+            uid: peerIdentity.profile.uid,
+            username: "flood",
+            publicKey: Buffer.from(peerIdentity.keyPair.publicKey).toString("base64"),
+            host: "127.0.0.1",
+            port: peer.listener.address.port
+          }
+        })
+
+        const slow = yield* rawConnection(socket)
+        send(slow.socket, { jsonrpc: "2.0", id: 1, method: "events.subscribe", params: { from: 0 } })
+        slow.socket.pause()
+
+        const other = Context.get(yield* Layer.build(JarvisClient.layer({ _tag: "Unix", path: socket })), JarvisClient)
+        const flood = 3000
+        for (let i = 0; i < flood; i++) yield* peer.runtime.send(me.uid as Uid, `flood ${i} ${"x".repeat(200)}`)
+        let answered = 0
+        while ((yield* other.messages.unread()).total < flood) {
+          assert.strictEqual((yield* other.daemon.status()).state, "unlocked")
+          answered++
         }
-      })
+        assert.isAbove(answered, 0, "another client was served throughout the flood")
 
-      const slow = yield* rawConnection(socket)
-      send(slow.socket, { jsonrpc: "2.0", id: 1, method: "events.subscribe", params: { from: 0 } })
-      slow.socket.pause()
-
-      const other = Context.get(yield* Layer.build(JarvisClient.layer({ _tag: "Unix", path: socket })), JarvisClient)
-      const flood = 3000
-      for (let i = 0; i < flood; i++) yield* peer.runtime.send(me.uid as Uid, `flood ${i} ${"x".repeat(200)}`)
-      let answered = 0
-      while ((yield* other.messages.unread()).total < flood) {
-        assert.strictEqual((yield* other.daemon.status()).state, "unlocked")
-        answered++
-      }
-      assert.isAbove(answered, 0, "another client was served throughout the flood")
-
-      slow.socket.resume()
-      const end = yield* Effect.promise(async () => {
-        while (true) {
-          const line = (await Promise.race([slow.next(), new Promise((r) => slow.socket.once("close", () => r("closed")))])) as
-            | "closed"
-            | { readonly id?: number; readonly error?: { readonly code: number; readonly data: { readonly resumeFrom: number } } }
-          if (line === "closed" || line.error !== undefined) return line
+        slow.socket.resume()
+        const end = yield* Effect.promise(async () => {
+          while (true) {
+            const line = (await Promise.race([
+              slow.next(),
+              new Promise((r) => slow.socket.once("close", () => r("closed")))
+            ])) as
+              | "closed"
+              | {
+                readonly id?: number
+                readonly error?: { readonly code: number; readonly data: { readonly resumeFrom: number } }
+              }
+            if (line === "closed" || line.error !== undefined) return line
+          }
+        })
+        assert.notStrictEqual(end, "closed", "an overflow error is sent before giving up on the client")
+        const overflow = end as {
+          readonly id: number
+          readonly error: { readonly code: number; readonly data: { readonly resumeFrom: number } }
         }
-      })
-      assert.notStrictEqual(end, "closed", "an overflow error is sent before giving up on the client")
-      const overflow = end as { readonly id: number; readonly error: { readonly code: number; readonly data: { readonly resumeFrom: number } } }
-      assert.strictEqual(overflow.id, 1)
-      assert.strictEqual(overflow.error.code, -32010)
+        assert.strictEqual(overflow.id, 1)
+        assert.strictEqual(overflow.error.code, -32010)
 
-      const resumed = yield* other.events.subscribe({ from: overflow.error.data.resumeFrom }).pipe(
-        Stream.filter((e) => e.event._tag === "MessageReceived"),
-        Stream.take(1),
-        Stream.runCollect
-      )
-      assert.strictEqual(Chunk.size(resumed), 1, "the subscriber can resume from its cursor")
-    }), { timeout: 90_000 })
+        const resumed = yield* other.events.subscribe({ from: overflow.error.data.resumeFrom }).pipe(
+          Stream.filter((e) => e.event._tag === "MessageReceived"),
+          Stream.take(1),
+          Stream.runCollect
+        )
+        assert.strictEqual(Chunk.size(resumed), 1, "the subscriber can resume from its cursor")
+      }),
+    { timeout: 90_000 }
+  )
 })

@@ -501,17 +501,22 @@ const outboxList = Command.make(
   { contact: contactArg.pipe(Args.optional) },
   ({ contact }) =>
     withClient((client, json) =>
-      Effect.flatMap(
-        client.outbox.list({ contact: Option.getOrUndefined(contact) }),
-        (pending) =>
-          emit(json, pending, () =>
-            pending.length === 0 ? "Nothing waiting" : table([
-              ["ID", "CONTACT", "STATE", "ATTEMPTS", "QUEUED", "NEXT RETRY"],
-              ...pending.map((
-                m
-              ) => [m.id, m.contact.slice(0, 8), m.state, String(m.attempts), time(m.queuedAt), time(m.nextRetryAt)])
-            ]))
-      )
+      Effect.gen(function*() {
+        const pending = yield* client.outbox.list({ contact: Option.getOrUndefined(contact) })
+        const names = new Map((yield* client.contacts.list()).map((c) => [c.uid as string, c.username]))
+        yield* emit(json, pending, () =>
+          pending.length === 0 ? "Nothing waiting" : table([
+            ["ID", "CONTACT", "STATE", "ATTEMPTS", "QUEUED", "NEXT RETRY"],
+            ...pending.map((m) => [
+              m.id,
+              names.get(m.contact) ?? m.contact.slice(0, 8),
+              m.state,
+              String(m.attempts),
+              time(m.queuedAt),
+              time(m.nextRetryAt)
+            ])
+          ]))
+      })
     )
 ).pipe(Command.withDescription("messages waiting for delivery"))
 

@@ -8,27 +8,7 @@ import type { Scope } from "effect"
 import { spawn } from "node:child_process"
 import * as Fs from "node:fs"
 import * as Paths from "../daemon/Paths.js"
-import type { Endpoint } from "../services/JarvisClient.js"
-import { DaemonNotRunning, JarvisClient } from "../services/JarvisClient.js"
-
-/**
- * The endpoint the daemon of `dataDir` listens on (reading the TCP port and token files on Windows).
- *
- * @since 2.0.0
- * @category endpoints
- */
-export const endpointOf = (dataDir: string): Effect.Effect<Endpoint, DaemonNotRunning> =>
-  Effect.suspend((): Effect.Effect<Endpoint, DaemonNotRunning> => {
-    const paths = Paths.make(dataDir)
-    if (Paths.ipcTransport() === "unix") return Effect.succeed({ _tag: "Unix", path: paths.socket } as const)
-    try {
-      const port = Number.parseInt(Fs.readFileSync(paths.port, "utf8").trim(), 10)
-      const token = Fs.readFileSync(paths.token, "utf8").trim()
-      return Effect.succeed({ _tag: "Tcp", port, token } as const)
-    } catch {
-      return Effect.fail(new DaemonNotRunning({ detail: "no port file" }))
-    }
-  })
+import { DaemonNotRunning, endpointOf, JarvisClient } from "../services/JarvisClient.js"
 
 /**
  * A connected client for the scope.

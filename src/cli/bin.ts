@@ -3,9 +3,9 @@
  *
  * @since 2.0.0
  */
+import { ValidationError } from "@effect/cli"
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
-import { ValidationError } from "@effect/cli"
 import { Cause, Console, Effect, Exit } from "effect"
 import { hoistRootOptions } from "./Argv.js"
 import { run } from "./Commands.js"
@@ -20,7 +20,11 @@ const report = (error: { readonly _tag?: unknown; readonly message?: unknown; re
     const usage = ValidationError.isValidationError(error)
     const code = usage ? 2 : exitCodeOf(error)
     if (usage) {
-      if (jsonOutput) yield* Console.log(JSON.stringify({ error: { tag: error._tag, message: "invalid command line", exitCode: code } }))
+      if (jsonOutput) {
+        yield* Console.log(
+          JSON.stringify({ error: { tag: error._tag, message: "invalid command line", exitCode: code } })
+        )
+      }
     } else {
       const message = typeof error.message === "string" && error.message !== "" ? error.message : String(error)
       if (jsonOutput) {

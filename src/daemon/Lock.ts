@@ -45,6 +45,9 @@ export const readPid = (file: string): number | undefined => {
   }
 }
 
+/** Locks this process holds: its own PID in a lock file does not make that lock stale. */
+const held = new Set<string>()
+
 const tryCreate = (file: string): boolean => {
   try {
     Fs.writeFileSync(file, `${process.pid}\n`, { flag: "wx", mode: 0o600 })
@@ -65,7 +68,11 @@ export const acquire = (file: string): Effect.Effect<void, AlreadyRunning, Scope
   Effect.acquireRelease(
     Effect.suspend(() => {
       for (let attempt = 0; attempt < 3; attempt++) {
-        if (tryCreate(file)) return Effect.void
+        if (held.has(file)) return Effect.fail(new AlreadyRunning({ pid: process.pid }))
+        if (tryCreate(file)) {
+          held.add(file)
+          return Effect.void
+        }
         const owner = readPid(file)
         if (owner !== undefined && owner !== process.pid && isAlive(owner)) {
           return Effect.fail(new AlreadyRunning({ pid: owner }))
@@ -76,6 +83,7 @@ export const acquire = (file: string): Effect.Effect<void, AlreadyRunning, Scope
     }),
     () =>
       Effect.sync(() => {
+        held.delete(file)
         if (readPid(file) === process.pid) Fs.rmSync(file, { force: true })
       })
   )

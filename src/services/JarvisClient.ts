@@ -10,7 +10,9 @@ import { RpcClientError } from "@effect/rpc/RpcClientError"
 import type { FromClientEncoded } from "@effect/rpc/RpcMessage"
 import { Context, Data, Effect, FiberSet, Layer } from "effect"
 import type { Scope } from "effect"
+import * as Fs from "node:fs"
 import * as Net from "node:net"
+import * as Paths from "../daemon/Paths.js"
 import { JarvisApi } from "../domain/Api.js"
 import * as JsonRpc from "../protocol/JsonRpc.js"
 
@@ -33,6 +35,26 @@ export class DaemonNotRunning extends Data.TaggedError("DaemonNotRunning")<{ rea
     return `The daemon is not running (${this.detail}): start it with \`jarvis daemon start\``
   }
 }
+
+/**
+ * The endpoint the daemon of `dataDir` listens on (reading its port and token files when IPC runs
+ * over loopback TCP, as on Windows).
+ *
+ * @since 2.0.0
+ * @category endpoints
+ */
+export const endpointOf = (dataDir: string): Effect.Effect<Endpoint, DaemonNotRunning> =>
+  Effect.suspend((): Effect.Effect<Endpoint, DaemonNotRunning> => {
+    const paths = Paths.make(dataDir)
+    if (Paths.ipcTransport() === "unix") return Effect.succeed({ _tag: "Unix", path: paths.socket } as const)
+    try {
+      const port = Number.parseInt(Fs.readFileSync(paths.port, "utf8").trim(), 10)
+      const token = Fs.readFileSync(paths.token, "utf8").trim()
+      return Effect.succeed({ _tag: "Tcp", port, token } as const)
+    } catch {
+      return Effect.fail(new DaemonNotRunning({ detail: "no port file" }))
+    }
+  })
 
 const connect = (endpoint: Endpoint) =>
   Effect.async<Net.Socket, DaemonNotRunning>((resume) => {
@@ -82,6 +104,8 @@ export const makeProtocol = (
               deliver(protocolError("the daemon sent invalid JSON"))
               continue
             }
+            // The answers to our own auth and cancel requests are not RPC results.
+            if (typeof message.id === "string" && message.id.startsWith("cancel-")) continue
             if (message.id === "auth") {
               if (message.error !== undefined) deliver(protocolError(message.error.message))
               continue
@@ -148,4 +172,13 @@ export class JarvisClient extends Context.Tag("jarvis/JarvisClient")<
       Effect.flatMap(makeProtocol(endpoint), (protocol) =>
         RpcClient.make(JarvisApi, { disableTracing: true }).pipe(Effect.provideService(RpcClient.Protocol, protocol)))
     )
+
+  /**
+   * A client for the daemon of `dataDir` (default: `$JARVIS_HOME`, else the platform's data
+   * directory), the way the `jarvis` CLI finds it.
+   */
+  static readonly layerDataDir = (
+    dataDir: string = Paths.defaultDataDir()
+  ): Layer.Layer<JarvisClient, DaemonNotRunning> =>
+    Layer.unwrapEffect(Effect.map(endpointOf(dataDir), JarvisClient.layer))
 }

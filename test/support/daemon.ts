@@ -26,7 +26,9 @@ export const inProcessDaemon = (options: { readonly ipc?: Serve.ServeOptions["ip
 /** A raw line-oriented connection to the IPC socket, as a script in any language would use. */
 export const rawConnection = (path: string) =>
   Effect.acquireRelease(
-    Effect.async<{ readonly socket: Net.Socket; readonly lines: Array<unknown>; readonly next: (n?: number) => Promise<unknown> }>((resume) => {
+    Effect.async<
+      { readonly socket: Net.Socket; readonly lines: Array<unknown>; readonly next: (n?: number) => Promise<unknown> }
+    >((resume) => {
       const socket = Net.connect({ path }, () => resume(Effect.succeed({ socket, lines, next })))
       const lines: Array<unknown> = []
       const waiters: Array<() => void> = []
@@ -47,3 +49,24 @@ export const rawConnection = (path: string) =>
     }),
     ({ socket }) => Effect.sync(() => socket.destroy())
   )
+
+export type InProcessDaemon = Effect.Effect.Success<ReturnType<typeof inProcessDaemon>>
+
+/** An in-process daemon with an unlocked identity (password "pw"). */
+export const unlockedDaemon = (username: string) =>
+  Effect.gen(function*() {
+    const daemon = yield* inProcessDaemon()
+    yield* daemon.client.identity.create({ username, password: "pw", listenPort: 0 })
+    yield* daemon.client.identity.unlock({ password: "pw" })
+    return daemon
+  })
+
+/** Two daemons that exchanged link codes and added each other. */
+export const linkDaemons = (a: InProcessDaemon, b: InProcessDaemon) =>
+  Effect.gen(function*() {
+    const codeA = yield* a.client.identity.linkCode({ host: "127.0.0.1" })
+    const codeB = yield* b.client.identity.linkCode({ host: "127.0.0.1" })
+    const bAtA = yield* a.client.contacts.add({ code: codeB.code })
+    const aAtB = yield* b.client.contacts.add({ code: codeA.code })
+    return { bAtA, aAtB }
+  })

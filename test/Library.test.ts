@@ -1,0 +1,109 @@
+/**
+ * The library surface: the echo bot from docs/LIBRARY.md as a real process against a daemon, and
+ * the embedded runtime over a data directory.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import { Chunk, Context, Effect, Fiber, Layer, Option, Schedule, Stream } from "effect"
+import { spawn } from "node:child_process"
+import type { ChildProcess } from "node:child_process"
+import * as Fs from "node:fs"
+import * as Path from "node:path"
+import * as Embedded from "../src/Embedded.js"
+import { History } from "../src/services/MessageStore.js"
+import { linkDaemons, unlockedDaemon } from "./support/daemon.js"
+import { tempDir } from "./support/temp.js"
+
+const startBot = (dataDir: string, cursorFile: string) =>
+  Effect.acquireRelease(
+    Effect.sync(() =>
+      spawn(process.execPath, ["--import", "tsx", "examples/echo-bot.ts", cursorFile], {
+        env: { ...process.env, JARVIS_HOME: dataDir },
+        stdio: ["ignore", "ignore", "inherit"]
+      })
+    ),
+    (child) => stopProcess(child)
+  )
+
+const stopProcess = (child: ChildProcess) =>
+  Effect.async<void>((resume) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resume(Effect.void)
+    child.once("exit", () => resume(Effect.void))
+    child.kill("SIGTERM")
+  })
+
+describe("library", () => {
+  it.scopedLive(
+    "the documented echo bot answers, and after a restart answers what it missed, once",
+    () =>
+      Effect.gen(function*() {
+        const alice = yield* unlockedDaemon("alice")
+        const bob = yield* unlockedDaemon("bob")
+        const { bAtA } = yield* linkDaemons(alice, bob)
+        // The bot replays from the cursor in this file; starting at 0 it cannot miss a message sent
+        // before its subscription is in place.
+        const cursorFile = Path.join(yield* tempDir(), "bot.cursor")
+        Fs.writeFileSync(cursorFile, "0")
+
+        const replies = yield* alice.client.events.subscribe({}).pipe(
+          Stream.filterMap(({ event }) => event._tag === "MessageReceived" ? Option.some(event.body) : Option.none()),
+          Stream.take(3),
+          Stream.runCollect,
+          Effect.fork
+        )
+
+        const bot = yield* startBot(bob.dataDir, cursorFile)
+        yield* alice.client.messages.send({ contact: bAtA.uid, body: "one" })
+        yield* alice.client.messages.send({ contact: bAtA.uid, body: "two" })
+        // Wait for both echoes before stopping the bot, through Bob's history.
+        yield* bob.client.messages.history({ contact: "alice", limit: 10 }).pipe(
+          Effect.repeat({
+            until: (page) => page.messages.filter((m) => m.direction === "out").length === 2,
+            schedule: Schedule.spaced("50 millis")
+          })
+        )
+        yield* stopProcess(bot)
+
+        yield* alice.client.messages.send({ contact: bAtA.uid, body: "three" })
+        yield* startBot(bob.dataDir, cursorFile)
+
+        const got = Chunk.toReadonlyArray(yield* Fiber.join(replies))
+        assert.deepStrictEqual(got, ["echo: one", "echo: two", "echo: three"])
+        const history = yield* alice.client.messages.history({ contact: "bob", limit: 50 })
+        assert.deepStrictEqual(
+          history.messages.filter((m) => m.direction === "in").map((m) => m.body),
+          ["echo: one", "echo: two", "echo: three"]
+        )
+      }),
+    { timeout: 60_000 }
+  )
+
+  it.scopedLive(
+    "an embedded node over a data directory refuses while the daemon holds it, then runs on its store",
+    () =>
+      Effect.gen(function*() {
+        const alice = yield* unlockedDaemon("alice")
+        const bob = yield* unlockedDaemon("bob")
+        const { aAtB, bAtA } = yield* linkDaemons(alice, bob)
+        yield* alice.client.messages.send({ contact: bAtA.uid, body: "kept on disk" })
+        yield* bob.client.messages.unread().pipe(
+          Effect.repeat({ until: (u) => u.total === 1, schedule: Schedule.spaced("20 millis") })
+        )
+
+        const options = { dataDir: bob.dataDir, settings: { bindAddress: "127.0.0.1", listenPort: 0 } }
+        const busy = yield* Effect.flip(Layer.build(Embedded.layerDataDir({ ...options, password: "pw" })))
+        assert.strictEqual(busy._tag, "AlreadyRunning")
+        yield* bob.client.daemon.stop()
+        yield* Fiber.join(bob.fiber)
+
+        const wrong = yield* Effect.flip(Layer.build(Embedded.layerDataDir({ ...options, password: "no" })))
+        assert.strictEqual(wrong._tag === "IdentityError" && wrong.reason, "WrongPassword")
+
+        const page = yield* Effect.scoped(Effect.gen(function*() {
+          const node = yield* Layer.build(Embedded.layerDataDir({ ...options, password: "pw" }))
+          return yield* Context.get(node, History).page(aAtB.uid, { limit: 10 })
+        }))
+        assert.deepStrictEqual(page.messages.map((m) => m.body), ["kept on disk"])
+      }),
+    { timeout: 30_000 }
+  )
+})
