@@ -124,6 +124,14 @@ describe("jarvis CLI end to end", () => {
       await watch.stop()
     }
 
+    const NEW = { JARVIS_NEW_PASSWORD: "tr0ub4dor&3" }
+    expect((await jarvisJson(alice.home, ["passwd"], { env: { ...PASSWORD, ...NEW } })).changed).toBe(true)
+    expect((await jarvisJson(alice.home, ["lock"])).locked).toBe(true)
+    expect((await jarvis(alice.home, ["history", "bob"])).code).toBe(5)
+    expect((await jarvis(alice.home, ["unlock"], { env: PASSWORD })).code).toBe(7)
+    await jarvisJson(alice.home, ["unlock"], { env: { JARVIS_PASSWORD: NEW.JARVIS_NEW_PASSWORD } })
+    expect((await jarvisJson(alice.home, ["history", "bob"])).messages).toHaveLength(2)
+
     for (const who of [alice, bob]) {
       const stopped = await jarvisJson(who.home, ["daemon", "stop"])
       expect(stopped.stopped).toBe(true)

@@ -36,6 +36,11 @@ describe("IPC robustness (JSON-RPC over the Unix socket)", () => {
         assert.deepStrictEqual([params.id, params.error.code], [2, -32602])
         assert.match(params.error.message, /body/)
 
+        send(raw.socket, { jsonrpc: "2.0", id: 22, method: "messages.history", params: { contact: "bob", limt: 5 } })
+        const misspelt = (yield* next()) as { id: number; error: { code: number; message: string } }
+        assert.deepStrictEqual([misspelt.id, misspelt.error.code], [22, -32602])
+        assert.match(misspelt.error.message, /limt/)
+
         send(
           raw.socket,
           JSON.stringify({ jsonrpc: "2.0", id: 3, method: "daemon.status", params: { pad: "x".repeat(10_000) } }) + "\n"

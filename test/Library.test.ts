@@ -32,6 +32,11 @@ const stopProcess = (child: ChildProcess) =>
   })
 
 describe("library", () => {
+  it("docs/LIBRARY.md shows the tested echo bot verbatim", () => {
+    const doc = Fs.readFileSync("docs/LIBRARY.md", "utf8")
+    assert.include(doc, Fs.readFileSync("examples/echo-bot.ts", "utf8"))
+  })
+
   it.scopedLive(
     "the documented echo bot answers, and after a restart answers what it missed, once",
     () =>

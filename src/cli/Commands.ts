@@ -59,13 +59,13 @@ const passwordFile = Options.file("password-file").pipe(
   Options.optional
 )
 
-const readPassword = (file: Option.Option<string>, message: string, confirm = false) =>
+const readPassword = (file: Option.Option<string>, message: string, confirm = false, variable = "JARVIS_PASSWORD") =>
   Effect.gen(function*() {
     if (Option.isSome(file)) return Fs.readFileSync(file.value, "utf8").replace(/\r?\n$/, "")
-    const fromEnv = process.env.JARVIS_PASSWORD
+    const fromEnv = process.env[variable]
     if (fromEnv !== undefined && fromEnv !== "") return fromEnv
     if (!process.stdin.isTTY) {
-      return yield* new UsageError({ message: "No password: use --password-file, JARVIS_PASSWORD, or a terminal" })
+      return yield* new UsageError({ message: `No password: use a password file, ${variable}, or a terminal` })
     }
     const first = Redacted.value(yield* Prompt.password({ message }))
     if (confirm) {
@@ -209,6 +209,26 @@ const unlock = Command.make(
       })
     )
 ).pipe(Command.withDescription("unlock your identity: start listening and dial every contact"))
+
+const passwd = Command.make(
+  "passwd",
+  {
+    passwordFile,
+    newPasswordFile: Options.file("new-password-file").pipe(
+      Options.withDescription("read the new password from this file; JARVIS_NEW_PASSWORD also works"),
+      Options.optional
+    )
+  },
+  ({ newPasswordFile, passwordFile }) =>
+    withClient((client, json) =>
+      Effect.gen(function*() {
+        const oldPassword = yield* readPassword(passwordFile, "Current password")
+        const newPassword = yield* readPassword(newPasswordFile, "New password", true, "JARVIS_NEW_PASSWORD")
+        yield* client.identity.changePassword({ oldPassword, newPassword })
+        yield* emit(json, { changed: true }, () => "Password changed")
+      })
+    )
+).pipe(Command.withDescription("change the password that protects your identity"))
 
 const lock = Command.make(
   "lock",
@@ -584,6 +604,7 @@ export const command = jarvis.pipe(
     daemon,
     unlock,
     lock,
+    passwd,
     whoami,
     link,
     contacts,

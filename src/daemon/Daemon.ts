@@ -14,7 +14,7 @@ import type { DaemonStatus, ProfileView } from "../domain/Api.js"
 import type { IdentityError } from "../domain/Errors.js"
 import { InvalidInput } from "../domain/Errors.js"
 import * as Embedded from "../Embedded.js"
-import type { EventLog } from "../services/EventLog.js"
+import type { EventLog, RetentionOptions } from "../services/EventLog.js"
 import type { Profile, UnlockedIdentity } from "../services/Identity.js"
 import { IdentityStore } from "../services/Identity.js"
 import type { History } from "../services/MessageStore.js"
@@ -96,6 +96,8 @@ export interface DaemonOptions {
   readonly settings: Partial<RuntimeSettings>
   readonly transport: Layer.Layer<Transport>
   readonly synchronous?: "FULL" | "NORMAL" | undefined
+  /** How long the event log keeps events for replay. */
+  readonly retention?: RetentionOptions | undefined
 }
 
 /**
@@ -125,7 +127,8 @@ export const make = (options: DaemonOptions) =>
             dataDir: options.dataDir,
             transport: options.transport,
             settings: options.settings,
-            synchronous: options.synchronous
+            synchronous: options.synchronous,
+            retention: options.retention
           }),
           scope
         ).pipe(Effect.exit)

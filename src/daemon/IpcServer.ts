@@ -200,7 +200,10 @@ export const make = (options: IpcServerOptions) =>
             )
           }
           const payload = params ?? {}
-          const valid = Schema.decodeUnknownEither(rpc.payloadSchema as Schema.Schema<unknown, unknown>)(payload)
+          // Unknown fields are rejected, so a misspelt parameter is an error rather than ignored.
+          const valid = Schema.decodeUnknownEither(rpc.payloadSchema as Schema.Schema<unknown, unknown>)(payload, {
+            onExcessProperty: "error"
+          })
           if (Either.isLeft(valid)) {
             return write(
               client,

@@ -7,10 +7,11 @@
  */
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import { RpcServer } from "@effect/rpc"
-import { Context, Effect, Layer } from "effect"
+import { Config, Context, Effect, Layer } from "effect"
 import { randomBytes } from "node:crypto"
 import * as Fs from "node:fs"
 import { JarvisApi } from "../domain/Api.js"
+import { defaultRetention } from "../services/EventLog.js"
 import * as Identity from "../services/Identity.js"
 import { RuntimeConfig } from "../services/RuntimeConfig.js"
 import * as Transport from "../services/Transport.js"
@@ -38,6 +39,12 @@ const writePrivate = (file: string, contents: string) => {
   Fs.writeFileSync(`${file}.tmp`, contents, { mode: 0o600 })
   Fs.renameSync(`${file}.tmp`, file)
 }
+
+/** `JARVIS_EVENTS_MAX_AGE` (e.g. "7 days") and `JARVIS_EVENTS_MAX` bound the replayable event log. */
+const retentionConfig = Config.all({
+  maxAge: Config.duration("JARVIS_EVENTS_MAX_AGE").pipe(Config.withDefault(defaultRetention.maxAge)),
+  maxEvents: Config.integer("JARVIS_EVENTS_MAX").pipe(Config.withDefault(defaultRetention.maxEvents))
+})
 
 /**
  * Runs until stopped.
@@ -67,6 +74,7 @@ export const serve = (options: ServeOptions) =>
       )
     }
     const settings = yield* RuntimeConfig
+    const retention = yield* retentionConfig
 
     const daemon = DaemonModule.Daemon
     const app = RpcServer.layer(JarvisApi).pipe(
@@ -78,7 +86,8 @@ export const serve = (options: ServeOptions) =>
           dataDir: paths.dataDir,
           settings,
           transport: Transport.layerTcp,
-          synchronous: process.env.JARVIS_SYNCHRONOUS === "NORMAL" ? "NORMAL" : "FULL"
+          synchronous: process.env.JARVIS_SYNCHRONOUS === "NORMAL" ? "NORMAL" : "FULL",
+          retention
         })
       )),
       Layer.provide(Identity.layer(paths.dataDir)),
