@@ -82,8 +82,13 @@ export const layer = (
     options,
     Layer.mergeAll(
       ContactBookModule.layerMemory(options.contacts ?? []),
-      OutboxModule.layerMemory(options.settings?.mailboxCapacity ?? 10_000),
-      Layer.provideMerge(options.inbox ?? InboxModule.layerMemory, EventsModule.layer)
+      Layer.provideMerge(
+        Layer.merge(
+          OutboxModule.layerMemory(options.settings?.mailboxCapacity ?? 10_000),
+          options.inbox ?? InboxModule.layerMemory
+        ),
+        EventsModule.layer
+      )
     )
   )
 

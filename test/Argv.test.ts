@@ -18,19 +18,24 @@ describe("hoistRootOptions", () => {
     )
   })
 
-  it.prop("keeps every argument, and the others in order", [FastCheck.array(FastCheck.oneof(
-    FastCheck.constantFrom("--json", "--home", "--home=/x", "--", "send", "-"),
-    FastCheck.string().filter((s) => s !== "--version" && s !== "--completions")
-  ))], ([args]) => {
-    const out = hoistRootOptions(["node", "jarvis", ...args])
-    expect([...out].sort()).toEqual(["node", "jarvis", ...args].sort())
-    const isRoot = (a: string) => a === "--json" || a.startsWith("--home")
-    const cut = args.indexOf("--")
-    const before = cut < 0 ? args : args.slice(0, cut)
-    const others = before.filter((a, i) => !isRoot(a) && !(i > 0 && before[i - 1] === "--home"))
-    expect(
-      out.slice(2).filter((a, i, all) => !isRoot(a) && !(i > 0 && all[i - 1] === "--home")).slice(0, others.length)
-    )
-      .toEqual(others)
+  const special = new Set(["--json", "--home", "--", "--version", "--completions"])
+  const token = FastCheck.oneof(
+    FastCheck.constant({ root: true, args: ["--json"] }),
+    FastCheck.string().map((dir) => ({ root: true, args: ["--home", dir] })),
+    FastCheck.string().map((dir) => ({ root: true, args: [`--home=${dir}`] })),
+    FastCheck.string().filter((a) => !special.has(a) && !a.startsWith("--home=")).map((a) => ({
+      root: false,
+      args: [a]
+    }))
+  )
+
+  it.prop("puts root options first and keeps every other argument in order", [FastCheck.array(token)], ([tokens]) => {
+    const argv = ["node", "jarvis", ...tokens.flatMap((t) => t.args)]
+    expect(hoistRootOptions(argv)).toEqual([
+      "node",
+      "jarvis",
+      ...tokens.filter((t) => t.root).flatMap((t) => t.args),
+      ...tokens.filter((t) => !t.root).flatMap((t) => t.args)
+    ])
   })
 })

@@ -65,7 +65,7 @@ describe("durable store", () => {
           const taken = cursor.take(3, Infinity)
           assert.deepStrictEqual(taken.map((m) => m.id), ["m0", "m1", "m2"])
           assert.deepStrictEqual(
-            yield* outbox.ack(peer.uid, ["m0", "m1"] as Array<MessageId>),
+            yield* outbox.ack(peer.uid, ["m0", "m1"] as Array<MessageId>, 1_000),
             ["m0", "m1"] as Array<MessageId>
           )
           const page = yield* history.page(peer.uid, { limit: 10 })

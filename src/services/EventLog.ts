@@ -23,6 +23,14 @@ export interface EventLogShape {
   readonly stream: (from?: number | undefined) => Stream.Stream<EventEnvelope, SqlError>
   /** The cursor of the newest event (0 when empty). */
   readonly latest: Effect.Effect<number, SqlError>
+  /**
+   * Runs `effect` in a store transaction and appends the events it implies in the same
+   * transaction, so a crash keeps both or neither; subscribers see the events after the commit.
+   */
+  readonly record: <A, E>(
+    effect: Effect.Effect<A, E, SqlClient.SqlClient>,
+    events: (a: A) => ReadonlyArray<RuntimeEvent>
+  ) => Effect.Effect<A, E | SqlError>
 }
 
 /**
@@ -71,28 +79,42 @@ export const make = (retention: RetentionOptions = defaultRetention) =>
     // cursor in one insert. Appends run one at a time inside the store's writer, in commit order.
     let next = (yield* Effect.orDie(latest)) + 1
 
-    const append = (events: ReadonlyArray<RuntimeEvent>) =>
+    /** Inserts the events inside the caller's transaction, assigning their cursors. */
+    const stage = (events: ReadonlyArray<RuntimeEvent>, at: number) =>
+      Effect.gen(function*() {
+        if (events.length === 0) return []
+        const sql = yield* SqlClient.SqlClient
+        const envelopes = events.map((event, i): EventEnvelope => ({ cursor: next + i, at, event }))
+        const rows = envelopes.map((e) => ({
+          cursor: e.cursor,
+          at,
+          event: sealed.sealJson(ad(e.cursor), encodeEvent(e.event))
+        }))
+        for (let i = 0; i < rows.length; i += 300) {
+          yield* sql`INSERT INTO events ${sql.insert(rows.slice(i, i + 300))}`
+        }
+        next += envelopes.length
+        return envelopes
+      }).pipe(
+        Effect.tapError(() => Effect.flatMap(Effect.orDie(latest), (n) => Effect.sync(() => (next = n + 1))))
+      )
+
+    const announce = (envelopes: ReadonlyArray<EventEnvelope>) =>
+      envelopes.length === 0
+        ? Effect.void
+        : Effect.zipRight(PubSub.publishAll(live, envelopes), PubSub.publishAll(raw, envelopes.map((e) => e.event)))
+
+    const record = <A, E>(
+      effect: Effect.Effect<A, E, SqlClient.SqlClient>,
+      events: (a: A) => ReadonlyArray<RuntimeEvent>
+    ): Effect.Effect<A, E | SqlError> =>
       Effect.flatMap(Clock.currentTimeMillis, (at) =>
         writeThen(
-          Effect.gen(function*() {
-            const sql = yield* SqlClient.SqlClient
-            const envelopes = events.map((event, i): EventEnvelope => ({ cursor: next + i, at, event }))
-            const rows = envelopes.map((e) => ({
-              cursor: e.cursor,
-              at,
-              event: sealed.sealJson(ad(e.cursor), encodeEvent(e.event))
-            }))
-            for (let i = 0; i < rows.length; i += 300) {
-              yield* sql`INSERT INTO events ${sql.insert(rows.slice(i, i + 300))}`
-            }
-            next += envelopes.length
-            return envelopes
-          }).pipe(
-            Effect.tapError(() => Effect.flatMap(Effect.orDie(latest), (n) => Effect.sync(() => (next = n + 1))))
-          ),
-          (envelopes) =>
-            Effect.zipRight(PubSub.publishAll(live, envelopes), PubSub.publishAll(raw, envelopes.map((e) => e.event)))
-        )).pipe(Effect.orDie, Effect.asVoid)
+          Effect.flatMap(effect, (a) => Effect.map(stage(events(a), at), (envelopes) => [a, envelopes] as const)),
+          ([, envelopes]) => announce(envelopes)
+        )).pipe(Effect.map(([a]) => a))
+
+    const append = (events: ReadonlyArray<RuntimeEvent>) => record(Effect.void, () => events).pipe(Effect.orDie)
 
     const readAfter = (after: number, upTo = Number.MAX_SAFE_INTEGER) =>
       Effect.map(
@@ -147,7 +169,7 @@ export const make = (retention: RetentionOptions = defaultRetention) =>
       subscribe: PubSub.subscribe(raw),
       stream: Stream.fromPubSub(raw)
     })
-    return { events, log: EventLog.of({ stream, latest }) }
+    return { events, log: EventLog.of({ stream, latest, record }) }
   })
 
 /**

@@ -16,7 +16,7 @@ import type { MessageReceived } from "../domain/Events.js"
 import type { HistoryEntry, MessageStatus, PendingMessage, UnreadCounts } from "../domain/History.js"
 import type { GroupId, MessageId, Uid } from "../domain/Ids.js"
 import type { Deliverable } from "../domain/Messages.js"
-import { Events } from "./Events.js"
+import { EventLog } from "./EventLog.js"
 import { Inbox } from "./Inbox.js"
 import { Box, Outbox } from "./Outbox.js"
 import { Store } from "./Store.js"
@@ -78,7 +78,7 @@ const chunks = <A>(items: ReadonlyArray<A>, size = CHUNK): Array<ReadonlyArray<A
 export const make = (options: { readonly capacity: number }) =>
   Effect.gen(function*() {
     const store = yield* Store
-    const events = yield* Events
+    const log = yield* EventLog
     const { sealed, sql } = store
     const boxes = new Map<Uid, Box>()
     const queuedAt = new Map<MessageId, number>()
@@ -169,21 +169,21 @@ export const make = (options: { readonly capacity: number }) =>
           }
         }
       },
-      ack: (contact, ids) =>
+      ack: (contact, ids, at) =>
         Effect.gen(function*() {
           const acked = boxes.get(contact)?.ack(ids) ?? []
           if (acked.length === 0) return acked
-          const now = yield* Clock.currentTimeMillis
-          yield* store.write(
+          yield* log.record(
             Effect.gen(function*() {
               const sql = yield* SqlClient.SqlClient
               for (const part of chunks(acked)) {
                 yield* sql`DELETE FROM outbox WHERE message_seq IN (
                   SELECT seq FROM messages WHERE contact = ${contact} AND outgoing = 1 AND ${sql.in("id", part)})`
-                yield* sql`UPDATE messages SET status = 'delivered', delivered_at = ${now}
+                yield* sql`UPDATE messages SET status = 'delivered', delivered_at = ${at}
                   WHERE contact = ${contact} AND outgoing = 1 AND status = 'queued' AND ${sql.in("id", part)}`
               }
-            })
+            }),
+            () => [{ _tag: "ReceiptReceived", contact, kind: "delivered", ids: acked, at }]
           ).pipe(Effect.orDie)
           for (const id of acked) {
             queuedAt.delete(id)
@@ -198,65 +198,64 @@ export const make = (options: { readonly capacity: number }) =>
 
     const inbox = Inbox.of({
       deliver: (contact: Contact, messages: ReadonlyArray<Deliverable>, receivedAt: number) =>
-        Effect.gen(function*() {
-          const fresh = yield* store.write(
-            Effect.gen(function*() {
-              const sql = yield* SqlClient.SqlClient
-              const inserted = new Set<string>()
-              for (const part of chunks(messages)) {
-                const values = part.map((m) => ({
-                  contact: contact.uid,
-                  id: m.id,
-                  outgoing: 0,
-                  sent_at: m.sentAt,
-                  received_at: receivedAt,
-                  status: "received",
-                  group_id: m._tag === "GroupText" ? m.groupId : null,
-                  body: sealed.sealJson(ad(contact.uid, false, m.id), { body: m.body })
-                }))
-                const created = yield* sql<{ readonly id: string }>`
-                  INSERT INTO messages ${sql.insert(values)}
-                  ON CONFLICT (contact, outgoing, id) DO NOTHING
-                  RETURNING id`
-                for (const row of created) inserted.add(row.id)
-              }
-              return inserted
-            })
-          ).pipe(Effect.orDie)
-          const announced = new Set<string>()
-          const received: Array<MessageReceived> = []
-          for (const m of messages) {
-            if (!fresh.has(m.id) || announced.has(m.id)) continue
-            announced.add(m.id)
-            received.push({
-              _tag: "MessageReceived",
-              contact: contact.uid,
-              id: m.id,
-              body: m.body,
-              sentAt: m.sentAt,
-              receivedAt,
-              ...(m._tag === "GroupText" ? { groupId: m.groupId } : {})
-            })
+        // The messages and their MessageReceived events commit together: after a crash, a message
+        // is either stored and announced in the event log, or neither (and the peer resends it).
+        log.record(
+          Effect.gen(function*() {
+            const sql = yield* SqlClient.SqlClient
+            const inserted = new Set<string>()
+            for (const part of chunks(messages)) {
+              const values = part.map((m) => ({
+                contact: contact.uid,
+                id: m.id,
+                outgoing: 0,
+                sent_at: m.sentAt,
+                received_at: receivedAt,
+                status: "received",
+                group_id: m._tag === "GroupText" ? m.groupId : null,
+                body: sealed.sealJson(ad(contact.uid, false, m.id), { body: m.body })
+              }))
+              const created = yield* sql<{ readonly id: string }>`
+                INSERT INTO messages ${sql.insert(values)}
+                ON CONFLICT (contact, outgoing, id) DO NOTHING
+                RETURNING id`
+              for (const row of created) inserted.add(row.id)
+            }
+            return inserted
+          }),
+          (fresh: Set<string>) => {
+            const received: Array<MessageReceived> = []
+            for (const m of messages) {
+              if (!fresh.has(m.id)) continue
+              fresh.delete(m.id)
+              received.push({
+                _tag: "MessageReceived",
+                contact: contact.uid,
+                id: m.id,
+                body: m.body,
+                sentAt: m.sentAt,
+                receivedAt,
+                ...(m._tag === "GroupText" ? { groupId: m.groupId } : {})
+              })
+            }
+            return received
           }
-          if (received.length > 0) yield* events.publishAll(received)
-          return messages.map((m) => m.id)
-        }),
+        ).pipe(Effect.orDie, Effect.as(messages.map((m) => m.id))),
       receipt: (contact, kind, ids, at) =>
         Effect.gen(function*() {
           if (ids.length === 0) return
-          if (kind === "read") {
-            yield* store.write(
-              Effect.gen(function*() {
-                const sql = yield* SqlClient.SqlClient
-                for (const part of chunks(ids)) {
-                  yield* sql`UPDATE messages SET status = 'read', read_at = ${at}
-                    WHERE contact = ${contact.uid} AND outgoing = 1 AND status IN ('queued', 'delivered')
-                    AND ${sql.in("id", part)}`
-                }
-              })
-            ).pipe(Effect.orDie)
-          }
-          yield* events.publish({ _tag: "ReceiptReceived", contact: contact.uid, kind, ids, at })
+          yield* log.record(
+            Effect.gen(function*() {
+              if (kind !== "read") return
+              const sql = yield* SqlClient.SqlClient
+              for (const part of chunks(ids)) {
+                yield* sql`UPDATE messages SET status = 'read', read_at = ${at}
+                  WHERE contact = ${contact.uid} AND outgoing = 1 AND status IN ('queued', 'delivered')
+                  AND ${sql.in("id", part)}`
+              }
+            }),
+            () => [{ _tag: "ReceiptReceived", contact: contact.uid, kind, ids, at }]
+          ).pipe(Effect.orDie)
         })
     })
 
@@ -363,7 +362,7 @@ export const make = (options: { readonly capacity: number }) =>
  */
 export const layer = (
   options: { readonly capacity: number }
-): Layer.Layer<Outbox | Inbox | History, SqlError, Store | Events> =>
+): Layer.Layer<Outbox | Inbox | History, SqlError, Store | EventLog> =>
   Layer.effectContext(
     Effect.map(make(options), ({ history, inbox, outbox }) =>
       Context.make(Outbox, outbox).pipe(Context.add(Inbox, inbox), Context.add(History, history)))

@@ -9,6 +9,7 @@ import { Context, Effect, Layer } from "effect"
 import { MailboxFull } from "../domain/Errors.js"
 import type { MessageId, Uid } from "../domain/Ids.js"
 import type { Deliverable } from "../domain/Messages.js"
+import { Events } from "./Events.js"
 
 /**
  * The sending side of one contact's queue, held by its current link.
@@ -39,8 +40,11 @@ export interface OutboxShape {
    * become ready. A new attachment replaces the previous one.
    */
   readonly attach: (contact: Uid, onReady: () => void) => OutboxCursor
-  /** Removes acknowledged messages; returns the ids that were pending. */
-  readonly ack: (contact: Uid, ids: ReadonlyArray<MessageId>) => Effect.Effect<ReadonlyArray<MessageId>>
+  /**
+   * Removes acknowledged messages and announces their delivery (`ReceiptReceived`, atomically with
+   * the removal in the durable store); returns the ids that were pending.
+   */
+  readonly ack: (contact: Uid, ids: ReadonlyArray<MessageId>, at: number) => Effect.Effect<ReadonlyArray<MessageId>>
   /** Everything in flight becomes ready again, ahead of newer messages. */
   readonly requeue: (contact: Uid) => Effect.Effect<void>
   readonly depth: (contact: Uid) => Effect.Effect<number>
@@ -192,7 +196,7 @@ export class Box {
  * @category constructors
  */
 export const makeMemory = (capacity: number) =>
-  Effect.sync(() => {
+  Effect.map(Events, (events) => {
     const boxes = new Map<Uid, Box>()
     const box = (contact: Uid): Box => {
       let b = boxes.get(contact)
@@ -208,7 +212,15 @@ export const makeMemory = (capacity: number) =>
           return Effect.void
         }),
       attach: (contact, onReady) => box(contact).attach(onReady),
-      ack: (contact, ids) => Effect.sync(() => boxes.get(contact)?.ack(ids) ?? []),
+      ack: (contact, ids, at) =>
+        Effect.suspend(() => {
+          const acked = boxes.get(contact)?.ack(ids) ?? []
+          if (acked.length === 0) return Effect.succeed(acked)
+          return Effect.as(
+            events.publish({ _tag: "ReceiptReceived", contact, kind: "delivered", ids: acked, at }),
+            acked
+          )
+        }),
       requeue: (contact) => Effect.sync(() => boxes.get(contact)?.requeue()),
       depth: (contact) => Effect.sync(() => boxes.get(contact)?.size ?? 0),
       clear: (contact) => Effect.sync(() => void boxes.delete(contact))
@@ -219,4 +231,5 @@ export const makeMemory = (capacity: number) =>
  * @since 2.0.0
  * @category layers
  */
-export const layerMemory = (capacity: number): Layer.Layer<Outbox> => Layer.effect(Outbox, makeMemory(capacity))
+export const layerMemory = (capacity: number): Layer.Layer<Outbox, never, Events> =>
+  Layer.effect(Outbox, makeMemory(capacity))

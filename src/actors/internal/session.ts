@@ -110,8 +110,7 @@ export const run = (deps: SessionDeps): Effect.Effect<never, SessionEnd> =>
       while (true) {
         flushNow()
         if (writtenWithoutReceipts.length > 0) {
-          const acked = yield* outbox.ack(uid, writtenWithoutReceipts.splice(0))
-          yield* inbox.receipt(contact, "delivered", acked, yield* Clock.currentTimeMillis)
+          yield* outbox.ack(uid, writtenWithoutReceipts.splice(0), yield* Clock.currentTimeMillis)
         }
         if (failure !== undefined) return
         if (channel.congested()) {
@@ -208,8 +207,7 @@ export const run = (deps: SessionDeps): Effect.Effect<never, SessionEnd> =>
               break
             }
             case "Ack": {
-              const acked = yield* outbox.ack(uid, message.ids)
-              yield* inbox.receipt(contact, "delivered", acked, now)
+              yield* outbox.ack(uid, message.ids, now)
               break
             }
             case "Read":
