@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Chunk, Effect, Exit, Fiber, Layer, Scope, Stream } from "effect"
+import { Chunk, Effect, Exit, Fiber, Layer, Scope, Stream, TestClock } from "effect"
 import * as Fs from "node:fs"
 import * as Path from "node:path"
 import type { MessageId } from "../src/domain/Ids.js"
@@ -39,6 +39,50 @@ const text = (i: number, body = `secret message ${i}`): Deliverable => ({
 })
 
 describe("durable store", () => {
+  it.scoped("drops queued messages whose expiry passed, across a restart, and announces it", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir()
+      yield* session(
+        dir,
+        Effect.gen(function*() {
+          yield* (yield* ContactBook).add(peer)
+          const outbox = yield* Outbox
+          yield* outbox.enqueue(peer.uid, text(0), 5_000)
+          yield* outbox.enqueue(peer.uid, text(1))
+          yield* outbox.enqueue(peer.uid, text(2), 60_000)
+          const pending = yield* (yield* MessageStore.History).pending(peer.uid)
+          assert.deepStrictEqual(pending.map((p) => `${p.id}:${p.expiresAt}`), ["m0:5000", "m1:undefined", "m2:60000"])
+        })
+      )
+      yield* session(
+        dir,
+        Effect.gen(function*() {
+          const history = yield* MessageStore.History
+          const log = yield* EventLog.EventLog
+          yield* TestClock.adjust("4 seconds")
+          assert.strictEqual((yield* history.pending(peer.uid)).length, 3, "not yet")
+          yield* TestClock.adjust("2 seconds")
+          assert.deepStrictEqual((yield* history.pending(peer.uid)).map((p) => p.id), ["m1", "m2"])
+          const page = yield* history.page(peer.uid, { limit: 10 })
+          assert.deepStrictEqual(page.messages.map((m) => [m.id, m.status]), [
+            ["m0", "expired"],
+            ["m1", "queued"],
+            ["m2", "queued"]
+          ])
+          const events = yield* log.stream(0).pipe(Stream.take(1), Stream.runCollect)
+          assert.deepStrictEqual(
+            Chunk.toReadonlyArray(events).map((e) => e.event),
+            [{ _tag: "MessageExpired", contact: peer.uid, ids: ["m0" as MessageId], at: 5_000 }]
+          )
+          // In flight when it expires: left to its ack.
+          const cursor = (yield* Outbox).attach(peer.uid, () => {})
+          assert.deepStrictEqual(cursor.take(10, Infinity).map((m) => m.id), ["m1", "m2"])
+          yield* TestClock.adjust("1 minute")
+          assert.deepStrictEqual((yield* history.pending(peer.uid)).map((p) => p.id), ["m1", "m2"])
+        })
+      )
+    }))
+
   it.scoped("keeps contacts, the outbox and history across reopenings; acks move messages to delivered", () =>
     Effect.gen(function*() {
       const dir = yield* tempDir()

@@ -33,6 +33,8 @@ import * as TimersModule from "./Timers.js"
 export interface SendOptions {
   /** Your own id for the message: sending the same id twice is safe (idempotency key). */
   readonly id?: string | undefined
+  /** Epoch ms after which the message is dropped if it has not been sent yet. */
+  readonly expiresAt?: number | undefined
 }
 
 /**
@@ -116,14 +118,17 @@ export const make = Effect.gen(function*() {
       if (options?.id !== undefined && !isMessageId(options.id)) {
         return new InvalidInput({ detail: "a message id is 1-64 characters of [A-Za-z0-9._:-]" })
       }
-      return Effect.flatMap(Clock.currentTimeMillis, (sentAt) => {
+      return Effect.flatMap(Clock.currentTimeMillis, (sentAt): Effect.Effect<Text, MailboxFull | InvalidInput> => {
+        if (options?.expiresAt !== undefined && !(options.expiresAt > sentAt)) {
+          return new InvalidInput({ detail: "the expiry must be in the future" })
+        }
         const message: Text = {
           _tag: "Text",
           id: (options?.id as MessageId | undefined) ?? newMessageId(),
           body,
           sentAt
         }
-        return Effect.as(outbox.enqueue(contact, message), message)
+        return Effect.as(outbox.enqueue(contact, message, options?.expiresAt), message)
       })
     })
 

@@ -75,6 +75,16 @@ const readPassword = (file: Option.Option<string>, message: string, confirm = fa
     return first
   })
 
+const units: Record<string, number> = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }
+
+/** "30s", "10m", "2h", "7d" (or "90", seconds) as milliseconds. */
+const parseDuration = (text: string) => {
+  const match = /^\s*(\d+)\s*([smhd]?)\s*$/.exec(text)
+  return match === null
+    ? Effect.fail(new UsageError({ message: `Not a duration: ${text} (try 30s, 10m, 2h or 7d)` }))
+    : Effect.succeed(Number(match[1]) * units[match[2] === "" ? "s" : match[2]!]!)
+}
+
 const readStdin = Effect.promise(async () => {
   const chunks: Array<Buffer> = []
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer)
@@ -401,8 +411,12 @@ const send = Command.make("send", {
   id: Options.text("id").pipe(
     Options.withDescription("your own message id: sending it again is a no-op"),
     Options.optional
+  ),
+  expires: Options.text("expires").pipe(
+    Options.withDescription("drop the message if it is still queued after this long (e.g. 30s, 10m, 2h, 7d)"),
+    Options.optional
   )
-}, ({ contact, id, text }) =>
+}, ({ contact, expires, id, text }) =>
   withClient((client, json) =>
     Effect.gen(function*() {
       const body = Option.isNone(text) || text.value === "-" ? (yield* readStdin).replace(/\n$/, "") : text.value
@@ -410,7 +424,8 @@ const send = Command.make("send", {
       const messageId = Option.isNone(id) ? undefined : yield* Schema.decodeUnknown(MessageId)(id.value).pipe(
         Effect.mapError(() => new InvalidInput({ detail: "a message id is 1-64 characters of [A-Za-z0-9._:-]" }))
       )
-      const sent = yield* client.messages.send({ contact, body, id: messageId })
+      const expiresAt = Option.isNone(expires) ? undefined : Date.now() + (yield* parseDuration(expires.value))
+      const sent = yield* client.messages.send({ contact, body, id: messageId, expiresAt })
       yield* emit(json, sent, () => `Queued ${sent.id} for ${contact}`)
     })
   )).pipe(Command.withDescription("send a message (queued until delivered)"))
@@ -501,6 +516,8 @@ const describeEvent = (e: EventEnvelope, names: Map<string, string>) => {
       return `[${time(ev.at)}] ${who(ev.contact)} ${ev.active ? "is typing…" : "stopped typing"}`
     case "LinkError":
       return `[${time(ev.at)}] ${who(ev.contact)}: ${ev.error}`
+    case "MessageExpired":
+      return `[${time(ev.at)}] ${ev.ids.length} message(s) to ${who(ev.contact)} expired unsent`
   }
 }
 

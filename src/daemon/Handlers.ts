@@ -233,15 +233,18 @@ export const layer = JarvisApi.toLayer(
             return contactView(updated)
           })
         ),
-      "messages.send": ({ body, contact, id }) =>
+      "messages.send": ({ body, contact, expiresAt, id }) =>
         withUnlocked((_, s) =>
-          Effect.flatMap(resolve(s, contact), (c) =>
-            Effect.map(s.runtime.send(c.uid, body, { id }), (m) => ({
-              id: m.id,
-              contact: c.uid,
-              sentAt: m.sentAt,
-              status: "queued" as const
-            })))
+          Effect.flatMap(
+            resolve(s, contact),
+            (c) =>
+              Effect.map(s.runtime.send(c.uid, body, { id, expiresAt }), (m) => ({
+                id: m.id,
+                contact: c.uid,
+                sentAt: m.sentAt,
+                status: "queued" as const
+              }))
+          )
         ),
       "messages.history": ({ before, contact, limit }) =>
         withUnlocked((_, s) =>

@@ -203,7 +203,10 @@ export class JarvisApi extends RpcGroup.make(
     payload: {
       contact: ContactRef,
       body: Schema.String.pipe(Schema.minLength(1), Schema.maxLength(65536)),
-      id: Schema.optional(MessageId).annotations({ description: "your own id: resending it is a no-op" })
+      id: Schema.optional(MessageId).annotations({ description: "your own id: resending it is a no-op" }),
+      expiresAt: Schema.optional(Schema.Number).annotations({
+        description: "epoch milliseconds: if the message is still queued then, it is dropped (status expired)"
+      })
     },
     success: Schema.Struct({ id: MessageId, contact: Uid, sentAt: Schema.Number, status: MessageStatus })
   }),

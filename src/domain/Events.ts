@@ -106,7 +106,27 @@ export type LinkError = typeof LinkError.Type
  * @since 2.0.0
  * @category events
  */
-export const RuntimeEvent = Schema.Union(LinkStateChanged, MessageReceived, ReceiptReceived, TypingChanged, LinkError)
+/**
+ * Queued messages whose expiry passed before they went on the wire; they will not be sent.
+ *
+ * @since 2.0.0
+ * @category events
+ */
+export const MessageExpired = Schema.TaggedStruct("MessageExpired", {
+  contact: Uid,
+  ids: Schema.Array(MessageId),
+  at: Schema.Number
+})
+export type MessageExpired = typeof MessageExpired.Type
+
+export const RuntimeEvent = Schema.Union(
+  LinkStateChanged,
+  MessageReceived,
+  ReceiptReceived,
+  MessageExpired,
+  TypingChanged,
+  LinkError
+)
 export type RuntimeEvent = typeof RuntimeEvent.Type
 
 /**

@@ -9,7 +9,7 @@
  */
 import { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
-import { Clock, Context, Effect, Layer, Option } from "effect"
+import { Clock, Context, Effect, Layer, Option, Schedule } from "effect"
 import type { Contact } from "../domain/Contact.js"
 import { MailboxFull } from "../domain/Errors.js"
 import type { MessageReceived } from "../domain/Events.js"
@@ -83,6 +83,7 @@ export const make = (options: { readonly capacity: number }) =>
     const boxes = new Map<Uid, Box>()
     const queuedAt = new Map<MessageId, number>()
     const attempts = new Map<MessageId, number>()
+    const expiries = new Map<MessageId, number>()
 
     const box = (contact: Uid): Box => {
       let b = boxes.get(contact)
@@ -90,12 +91,23 @@ export const make = (options: { readonly capacity: number }) =>
       return b
     }
 
+    const forgetMessage = (id: MessageId) => {
+      queuedAt.delete(id)
+      attempts.delete(id)
+      expiries.delete(id)
+    }
+
+    const expiryOf = (id: MessageId): { readonly expiresAt?: number } => {
+      const at = expiries.get(id)
+      return at === undefined ? {} : { expiresAt: at }
+    }
+
     const rows = yield* sql<Row>`
       SELECT m.seq, m.contact, m.id, m.outgoing, m.sent_at, m.received_at, m.delivered_at, m.read_at, m.status,
-             m.group_id, m.body, o.attempts
+             m.group_id, m.body, o.attempts, o.expires_at
       FROM outbox o JOIN messages m ON m.seq = o.message_seq
       ORDER BY o.message_seq`
-    for (const row of rows as ReadonlyArray<Row & { readonly attempts: number }>) {
+    for (const row of rows as ReadonlyArray<Row & { readonly attempts: number; readonly expires_at: number | null }>) {
       const opened = sealed.openJson(ad(row.contact, true, row.id), row.body) as { readonly body: string } | undefined
       if (opened === undefined) continue
       const message: Deliverable = row.group_id === null
@@ -110,6 +122,7 @@ export const make = (options: { readonly capacity: number }) =>
       box(row.contact as Uid).push(message)
       queuedAt.set(message.id, row.sent_at)
       attempts.set(message.id, row.attempts)
+      if (row.expires_at !== null) expiries.set(message.id, row.expires_at)
     }
 
     const toEntry = (row: Row): HistoryEntry | undefined => {
@@ -133,7 +146,7 @@ export const make = (options: { readonly capacity: number }) =>
     }
 
     const outbox = Outbox.of({
-      enqueue: (contact, message) =>
+      enqueue: (contact, message, expiresAt) =>
         Effect.gen(function*() {
           const b = box(contact)
           if (b.size >= options.capacity) {
@@ -150,12 +163,14 @@ export const make = (options: { readonly capacity: number }) =>
                 ON CONFLICT (contact, outgoing, id) DO NOTHING
                 RETURNING seq`
               if (created.length === 0) return false
-              yield* sql`INSERT INTO outbox (message_seq, contact) VALUES (${created[0]!.seq}, ${contact})`
+              yield* sql`INSERT INTO outbox (message_seq, contact, expires_at)
+                VALUES (${created[0]!.seq}, ${contact}, ${expiresAt ?? null})`
               return true
             })
           ).pipe(Effect.orDie)
           if (!inserted) return
           queuedAt.set(message.id, message.sentAt)
+          if (expiresAt !== undefined) expiries.set(message.id, expiresAt)
           b.push(message)
         }),
       attach: (contact, onReady) => {
@@ -185,10 +200,7 @@ export const make = (options: { readonly capacity: number }) =>
             }),
             () => [{ _tag: "ReceiptReceived", contact, kind: "delivered", ids: acked, at }]
           ).pipe(Effect.orDie)
-          for (const id of acked) {
-            queuedAt.delete(id)
-            attempts.delete(id)
-          }
+          for (const id of acked) forgetMessage(id)
           return acked
         }),
       requeue: (contact) => Effect.sync(() => boxes.get(contact)?.requeue()),
@@ -304,7 +316,8 @@ export const make = (options: { readonly capacity: number }) =>
                 contact: uid,
                 state: "in-flight",
                 attempts: attempts.get(m.id) ?? 0,
-                queuedAt: queuedAt.get(m.id) ?? m.sentAt
+                queuedAt: queuedAt.get(m.id) ?? m.sentAt,
+                ...expiryOf(m.id)
               })
             }
             for (const m of b.readyMessages()) {
@@ -313,7 +326,8 @@ export const make = (options: { readonly capacity: number }) =>
                 contact: uid,
                 state: "queued",
                 attempts: attempts.get(m.id) ?? 0,
-                queuedAt: queuedAt.get(m.id) ?? m.sentAt
+                queuedAt: queuedAt.get(m.id) ?? m.sentAt,
+                ...expiryOf(m.id)
               })
             }
           }
@@ -332,8 +346,7 @@ export const make = (options: { readonly capacity: number }) =>
                   WHERE contact = ${contact} AND outgoing = 1 AND id = ${id}`
               })
             )
-            queuedAt.delete(id)
-            attempts.delete(id)
+            forgetMessage(id)
             return true
           }
           return false
@@ -351,6 +364,31 @@ export const make = (options: { readonly capacity: number }) =>
         })
     })
 
+    /** Drops queued messages whose expiry passed; one in flight is left to its ack. */
+    const expire = Effect.gen(function*() {
+      if (expiries.size === 0) return
+      const now = yield* Clock.currentTimeMillis
+      for (const [contact, b] of boxes) {
+        const expired = b.readyMessages().filter((m) => (expiries.get(m.id) ?? Infinity) <= now && b.remove(m.id))
+        if (expired.length === 0) continue
+        const ids = expired.map((m) => m.id)
+        yield* log.record(
+          Effect.gen(function*() {
+            const sql = yield* SqlClient.SqlClient
+            for (const part of chunks(ids)) {
+              yield* sql`DELETE FROM outbox WHERE message_seq IN (
+                SELECT seq FROM messages WHERE contact = ${contact} AND outgoing = 1 AND ${sql.in("id", part)})`
+              yield* sql`UPDATE messages SET status = 'expired'
+                WHERE contact = ${contact} AND outgoing = 1 AND ${sql.in("id", part)}`
+            }
+          }),
+          () => [{ _tag: "MessageExpired", contact, ids, at: now }]
+        )
+        for (const id of ids) forgetMessage(id)
+      }
+    })
+    yield* Effect.forkScoped(Effect.repeat(Effect.ignore(expire), Schedule.spaced("1 second")))
+
     return { outbox, inbox, history }
   })
 
@@ -363,7 +401,7 @@ export const make = (options: { readonly capacity: number }) =>
 export const layer = (
   options: { readonly capacity: number }
 ): Layer.Layer<Outbox | Inbox | History, SqlError, Store | EventLog> =>
-  Layer.effectContext(
+  Layer.scopedContext(
     Effect.map(make(options), ({ history, inbox, outbox }) =>
       Context.make(Outbox, outbox).pipe(Context.add(Inbox, inbox), Context.add(History, history)))
   )

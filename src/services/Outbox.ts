@@ -34,7 +34,15 @@ export interface OutboxCursor {
  * @category models
  */
 export interface OutboxShape {
-  readonly enqueue: (contact: Uid, message: Deliverable) => Effect.Effect<void, MailboxFull>
+  /**
+   * Queues a message. `expiresAt` (epoch ms): if it is still queued then, it is dropped as expired
+   * (kept by the durable store; the in-memory outbox keeps messages until acked or cancelled).
+   */
+  readonly enqueue: (
+    contact: Uid,
+    message: Deliverable,
+    expiresAt?: number | undefined
+  ) => Effect.Effect<void, MailboxFull>
   /**
    * Attaches the link that sends to `contact`; `onReady` runs (synchronously) whenever messages
    * become ready. A new attachment replaces the previous one.
