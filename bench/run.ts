@@ -4,7 +4,9 @@ import * as Os from "node:os"
 const suites: Record<string, () => Promise<{ run: () => Promise<void> }>> = {
   crypto: () => import("./suites/crypto.js"),
   network: () => import("./suites/network.js"),
-  links: () => import("./suites/links.js")
+  links: () => import("./suites/links.js"),
+  daemon: () => import("./suites/daemon.js"),
+  history: () => import("./suites/history.js")
 }
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith("-"))

@@ -209,6 +209,37 @@ describe("durable store", () => {
     { timeout: 20_000 }
   )
 
+  it.scoped("subscribers see each event of a concurrent burst exactly once, in cursor order", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir()
+      yield* session(
+        dir,
+        Effect.gen(function*() {
+          const log = yield* EventLog.EventLog
+          const events = yield* Events
+          const count = 3000
+          const readers = yield* Effect.forEach([0, 0, 0], (from) =>
+            log.stream(from).pipe(
+              Stream.take(count),
+              Stream.map((e) => e.cursor),
+              Stream.runCollect,
+              Effect.fork
+            ))
+          yield* Effect.forEach(
+            Array.from({ length: count }, (_, i) => i),
+            (i) => events.publish({ _tag: "TypingChanged", contact: peer.uid, active: i % 2 === 0, at: i }),
+            { concurrency: 64 }
+          )
+          for (const reader of readers) {
+            const cursors = Chunk.toReadonlyArray(yield* Fiber.join(reader))
+            assert.deepStrictEqual(cursors, Array.from({ length: count }, (_, i) => i + 1))
+          }
+          const more = yield* log.stream(count - 1).pipe(Stream.take(1), Stream.runCollect)
+          assert.deepStrictEqual(Chunk.toReadonlyArray(more).map((e) => e.cursor), [count])
+        })
+      )
+    }))
+
   it.scoped("without the key, the data directory reveals no message text", () =>
     Effect.gen(function*() {
       const dir = yield* tempDir()

@@ -96,6 +96,8 @@ export interface DaemonOptions {
   readonly settings: Partial<RuntimeSettings>
   readonly transport: Layer.Layer<Transport>
   readonly synchronous?: "FULL" | "NORMAL" | undefined
+  /** Overrides the database file (`":memory:"`: nothing kept; for benchmarks). */
+  readonly filename?: string | undefined
   /** How long the event log keeps events for replay. */
   readonly retention?: RetentionOptions | undefined
 }
@@ -128,6 +130,7 @@ export const make = (options: DaemonOptions) =>
             transport: options.transport,
             settings: options.settings,
             synchronous: options.synchronous,
+            filename: options.filename,
             retention: options.retention
           }),
           scope

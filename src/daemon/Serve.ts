@@ -87,6 +87,7 @@ export const serve = (options: ServeOptions) =>
           settings,
           transport: Transport.layerTcp,
           synchronous: process.env.JARVIS_SYNCHRONOUS === "NORMAL" ? "NORMAL" : "FULL",
+          filename: process.env.JARVIS_DB === ":memory:" ? ":memory:" : undefined,
           retention
         })
       )),

@@ -8,7 +8,7 @@
  */
 import { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
-import { Clock, Context, Duration, Effect, Layer, Option, PubSub, Schedule, Schema, Stream } from "effect"
+import { Chunk, Clock, Context, Duration, Effect, Layer, Option, PubSub, Schedule, Schema, Stream } from "effect"
 import type { EventEnvelope } from "../domain/Events.js"
 import { RuntimeEvent } from "../domain/Events.js"
 import { Events } from "./Events.js"
@@ -141,15 +141,29 @@ export const make = (retention: RetentionOptions = defaultRetention) =>
         Effect.gen(function*() {
           const subscription = yield* PubSub.subscribe(live)
           let last = from ?? (yield* latest)
-          const ordered = (envelope: EventEnvelope): Stream.Stream<EventEnvelope, SqlError> => {
-            if (envelope.cursor <= last) return Stream.empty
-            const gap = envelope.cursor > last + 1 ? replay(last, envelope.cursor) : Stream.empty
-            return Stream.concat(gap, Stream.succeed(envelope))
+          // `last` advances as each chunk is ordered (not when downstream sees it), so an envelope
+          // already covered by a refill is never emitted again.
+          const ordered = (chunk: Chunk.Chunk<EventEnvelope>): Stream.Stream<EventEnvelope, SqlError> => {
+            const parts: Array<Stream.Stream<EventEnvelope, SqlError>> = []
+            let run: Array<EventEnvelope> = []
+            for (const envelope of chunk) {
+              if (envelope.cursor <= last) continue
+              if (envelope.cursor > last + 1) {
+                // The live window slid past events this subscriber had not read: refill from the log.
+                if (run.length > 0) parts.push(Stream.fromIterable(run))
+                run = []
+                parts.push(replay(last, envelope.cursor))
+              }
+              run.push(envelope)
+              last = envelope.cursor
+            }
+            if (run.length > 0) parts.push(Stream.fromIterable(run))
+            return parts.length === 1 ? parts[0]! : Stream.concatAll(Chunk.fromIterable(parts))
           }
-          const track = <E>(stream: Stream.Stream<EventEnvelope, E>) =>
-            Stream.tap(stream, (e) => Effect.sync(() => (last = Math.max(last, e.cursor))))
-          const history = from === undefined ? Stream.empty : track(replay(from))
-          const tail = track(Stream.fromQueue(subscription).pipe(Stream.flatMap(ordered)))
+          const history = from === undefined
+            ? Stream.empty
+            : Stream.tap(replay(from), (e) => Effect.sync(() => (last = Math.max(last, e.cursor))))
+          const tail = Stream.fromQueue(subscription).pipe(Stream.chunks, Stream.flatMap(ordered))
           return Stream.concat(history, tail)
         })
       )
