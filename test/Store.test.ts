@@ -1,3 +1,4 @@
+import { SqlClient } from "@effect/sql"
 import { assert, describe, it } from "@effect/vitest"
 import { Chunk, Effect, Exit, Fiber, Layer, Scope, Stream, TestClock } from "effect"
 import * as Fs from "node:fs"
@@ -236,6 +237,31 @@ describe("durable store", () => {
           }
           const more = yield* log.stream(count - 1).pipe(Stream.take(1), Stream.runCollect)
           assert.deepStrictEqual(Chunk.toReadonlyArray(more).map((e) => e.cursor), [count])
+        })
+      )
+    }))
+
+  it.scoped("a failing write leaves nothing behind and does not fail the writes committed with it", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir()
+      yield* session(
+        dir,
+        Effect.gen(function*() {
+          const store = yield* Store.Store
+          const insert = (id: string) =>
+            Effect.flatMap(
+              SqlClient.SqlClient,
+              (sql) =>
+                sql`INSERT INTO messages (contact, id, outgoing, sent_at, status, body)
+                  VALUES ('c', ${id}, 1, 0, 'queued', x'00')`
+            )
+          const results = yield* Effect.all([
+            Effect.either(store.write(Effect.zipRight(insert("a"), Effect.fail("boom")))),
+            Effect.either(store.write(insert("b")))
+          ], { concurrency: "unbounded" })
+          assert.deepStrictEqual(results.map((r) => r._tag), ["Left", "Right"])
+          const rows = yield* store.sql<{ readonly id: string }>`SELECT id FROM messages WHERE contact = 'c'`
+          assert.deepStrictEqual(rows.map((r) => r.id), ["b"])
         })
       )
     }))

@@ -154,7 +154,12 @@ export const make = (options: {
       Effect.gen(function*() {
         const exits: Array<Exit.Exit<unknown, unknown>> = []
         const outcome = yield* Effect.exit(sql.withTransaction(
-          Effect.forEach(batch, (w) => Effect.map(Effect.exit(w.effect), (exit) => exits.push(exit)), { discard: true })
+          // Each body runs under its own savepoint: a failing one leaves nothing behind.
+          Effect.forEach(
+            batch,
+            (w) => Effect.map(Effect.exit(sql.withTransaction(w.effect)), (exit) => exits.push(exit)),
+            { discard: true }
+          )
         ))
         if (Exit.isFailure(outcome)) {
           yield* Effect.forEach(batch, (w) => Deferred.failCause(w.done, outcome.cause), { discard: true })
