@@ -101,7 +101,9 @@ export const startDaemon = async (name: string, env: Record<string, string> = {}
     env: { ...childEnv, JARVIS_PASSWORD: PASSWORD },
     stdio: "ignore"
   })
-  const child = spawn(process.execPath, [JARVIS, "--home", home, "daemon", "run", "--quiet"], {
+  // BENCH_DAEMON_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the daemons.
+  const nodeArgs = (process.env.BENCH_DAEMON_NODE_ARGS ?? "").split(" ").filter((arg) => arg !== "")
+  const child = spawn(process.execPath, [...nodeArgs, JARVIS, "--home", home, "daemon", "run", "--quiet"], {
     env: childEnv,
     stdio: "ignore"
   })

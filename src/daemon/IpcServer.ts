@@ -112,8 +112,13 @@ export const make = (options: IpcServerOptions) =>
     let nextClient = 0
     const onConnectionRef: { current: ((socket: Net.Socket) => void) | undefined } = { current: undefined }
 
+    // Responses produced in the same turn of the event loop leave in one write (one syscall).
     const write = (client: Client, text: string) => {
       if (client.socket.destroyed) return
+      if (client.socket.writableCorked === 0) {
+        client.socket.cork()
+        process.nextTick(() => client.socket.uncork())
+      }
       client.socket.write(text)
       if (client.socket.writableLength > maxBuffered * 4) client.socket.destroy()
     }

@@ -77,7 +77,8 @@ export const serve = (options: ServeOptions) =>
     const retention = yield* retentionConfig
 
     const daemon = DaemonModule.Daemon
-    const app = RpcServer.layer(JarvisApi).pipe(
+    // No tracer is installed in the daemon: skip building a span per request.
+    const app = RpcServer.layer(JarvisApi, { disableTracing: true }).pipe(
       Layer.provide(Handlers.layer),
       Layer.provideMerge(IpcServer.layer({ ...options.ipc, endpoint })),
       Layer.provideMerge(Layer.scoped(

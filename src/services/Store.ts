@@ -154,10 +154,18 @@ export const make = (options: {
       Effect.gen(function*() {
         const exits: Array<Exit.Exit<unknown, unknown>> = []
         const outcome = yield* Effect.exit(sql.withTransaction(
-          // Each body runs under its own savepoint: a failing one leaves nothing behind.
+          // Each body runs under its own savepoint: a failing one leaves nothing behind. (Written
+          // out rather than nesting withTransaction, so the statements are prepared once.)
           Effect.forEach(
             batch,
-            (w) => Effect.map(Effect.exit(sql.withTransaction(w.effect)), (exit) => exits.push(exit)),
+            (w) =>
+              Effect.gen(function*() {
+                yield* sql`SAVEPOINT jarvis_write`
+                const exit = yield* Effect.exit(w.effect)
+                if (Exit.isFailure(exit)) yield* sql`ROLLBACK TO jarvis_write`
+                yield* sql`RELEASE jarvis_write`
+                exits.push(exit)
+              }),
             { discard: true }
           )
         ))

@@ -107,6 +107,9 @@ export const run = (deps: SessionDeps): Effect.Effect<never, SessionEnd> =>
 
     /** Lives while there is work: drains the outbox, waits out congestion, reports v1 "receipts". */
     const writer = Effect.gen(function*() {
+      // Let the fibers that are ready now (e.g. every sender whose transaction just committed)
+      // queue their messages first, so a burst leaves in one frame and one write.
+      yield* Effect.yieldNow()
       while (true) {
         flushNow()
         if (writtenWithoutReceipts.length > 0) {

@@ -4,7 +4,7 @@
  * another row. The key is derived from the identity's private key, so the data directory is
  * useless without the password.
  */
-import { randomBytes } from "node:crypto"
+import { randomFillSync } from "node:crypto"
 import sodium from "sodium-native"
 import { hkdf } from "../../protocol/crypto/Hash.js"
 
@@ -22,11 +22,21 @@ export interface SealedBox {
 export const deriveStoreKey = (identityPrivateKey: Uint8Array): Uint8Array =>
   hkdf("sha256", identityPrivateKey, Buffer.from("jarvis-store", "ascii"), "jarvis-store-key-v1", 32)
 
+/** Nonces come from a pool refilled in bulk: one CSPRNG call per 170 records instead of one each. */
+const POOL = NONCE * 170
+
 export const make = (key: Uint8Array): SealedBox => {
+  const pool = Buffer.alloc(POOL)
+  let used = POOL
   const seal = (ad: string, plaintext: Uint8Array) => {
     const out = new Uint8Array(NONCE + plaintext.length + TAG)
     const nonce = out.subarray(0, NONCE)
-    nonce.set(randomBytes(NONCE))
+    if (used === POOL) {
+      randomFillSync(pool)
+      used = 0
+    }
+    nonce.set(pool.subarray(used, used + NONCE))
+    used += NONCE
     sodium.crypto_aead_xchacha20poly1305_ietf_encrypt(
       out.subarray(NONCE),
       plaintext,
