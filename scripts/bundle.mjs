@@ -1,30 +1,39 @@
-// Bundles the CLI (and daemon, the same binary) into dist/jarvis.mjs; native modules stay external.
+// Bundles the CLI (and daemon, the same binary) into dist/jarvis.cjs, started by dist/jarvis.mjs
+// (scripts/bundle/launcher.mjs) from a V8 code cache made here. Native modules stay external.
 import { build } from "esbuild"
-import { existsSync, rmSync } from "node:fs"
+import { execFileSync } from "node:child_process"
+import { chmodSync, copyFileSync, existsSync, mkdirSync, rmSync } from "node:fs"
 
 const entry = "src/cli/bin.ts"
 if (!existsSync(entry)) {
   console.log("bundle: the CLI does not exist yet")
   process.exit(0)
 }
-// Chunk names carry a content hash: start from an empty directory so stale chunks do not pile up.
-rmSync("dist", { recursive: true, force: true })
+for (const stale of ["dist/chunks", "dist/jarvis.mjs", "dist/jarvis.mjs.map", "dist/jarvis.cjs", "dist/jarvis.cjs.map"]) {
+  rmSync(stale, { recursive: true, force: true })
+}
+rmSync("dist/jarvis.cjs.cache", { force: true })
+mkdirSync("dist", { recursive: true })
+const noConfigFiles = "./scripts/bundle/no-config-files.mjs"
 await build({
   entryPoints: [entry],
-  outdir: "dist",
-  entryNames: "jarvis",
-  chunkNames: "chunks/[name]-[hash]",
-  outExtension: { ".js": ".mjs" },
-  splitting: true,
+  outfile: "dist/jarvis.cjs",
   bundle: true,
   platform: "node",
   target: "node20",
-  format: "esm",
+  // One CommonJS file: V8 can cache its compiled code (Node 20 has no code cache for ES modules);
+  // the daemon's modules are still only initialised when `daemon run` imports them.
+  format: "cjs",
   minify: process.env.JARVIS_BUNDLE_MINIFY !== "0",
   sourcemap: "linked",
-  // Native addons stay outside the bundle; everything else is bundled so a cold start reads one file.
   external: ["sodium-native", "better-sqlite3", "@node-rs/argon2", "msgpackr-extract", "bufferutil", "utf-8-validate"],
-  // Bundled CommonJS dependencies call require(); give them one.
-  banner: { js: "#!/usr/bin/env node\nimport { createRequire as __createRequire } from \"node:module\";\nconst require = __createRequire(import.meta.url);" },
+  alias: { yaml: noConfigFiles, toml: noConfigFiles, ini: noConfigFiles },
   logLevel: "warning"
+})
+copyFileSync("scripts/bundle/launcher.mjs", "dist/jarvis.mjs")
+chmodSync("dist/jarvis.mjs", 0o755)
+// Leaves dist/jarvis.cjs.cache behind, made by this Node.js.
+execFileSync(process.execPath, ["dist/jarvis.mjs", "--version"], {
+  env: { ...process.env, JARVIS_WRITE_CODE_CACHE: "1" },
+  stdio: "ignore"
 })
