@@ -172,7 +172,8 @@ export const make = (options: DaemonOptions) =>
 
     const status = Effect.gen(function*() {
       const current = yield* Ref.get(state)
-      const exists = yield* identities.exists
+      // Unlocked implies it exists: status stays off the disk in the common case.
+      const exists = Option.isSome(current) || (yield* identities.exists)
       const listener = Option.map(current, (u) => Context.get(u.context, Listener).address)
       return {
         version: VERSION,
