@@ -141,5 +141,18 @@ describe("jarvis CLI end to end", () => {
     }
     const log = Fs.readFileSync(Path.join(alice.home, "logs", "daemon.log"), "utf8")
     expect(log).toMatch(/stopped/)
+
+    // At rest, nothing in either data directory (store, WAL, event log, logs, identity) shows
+    // what was said.
+    for (const who of [alice, bob]) {
+      for (const file of Fs.readdirSync(who.home, { recursive: true, encoding: "utf8" })) {
+        const path = Path.join(who.home, file)
+        if (!Fs.statSync(path).isFile()) continue
+        const bytes = Fs.readFileSync(path)
+        for (const text of ["hello bob", "hi alice"]) {
+          expect(bytes.includes(text), `${file} of ${who.home} contains "${text}"`).toBe(false)
+        }
+      }
+    }
   })
 })
