@@ -2,7 +2,9 @@
 // (scripts/bundle/launcher.mjs) from a V8 code cache made here. Native modules stay external.
 import { build } from "esbuild"
 import { execFileSync } from "node:child_process"
-import { chmodSync, copyFileSync, existsSync, mkdirSync, rmSync } from "node:fs"
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
 
 const entry = "src/cli/bin.ts"
 if (!existsSync(entry)) {
@@ -32,8 +34,17 @@ await build({
 })
 copyFileSync("scripts/bundle/launcher.mjs", "dist/jarvis.mjs")
 chmodSync("dist/jarvis.mjs", 0o755)
-// Leaves dist/jarvis.cjs.cache behind, made by this Node.js.
-execFileSync(process.execPath, ["dist/jarvis.mjs", "--version"], {
-  env: { ...process.env, JARVIS_WRITE_CODE_CACHE: "1" },
-  stdio: "ignore"
-})
+// Leaves dist/jarvis.cjs.cache behind, made by this Node.js from a run that parses a command and
+// goes through the IPC client (to a daemon that is not there: exit code 4), so the code a typical
+// command needs is in the cache, not only what loading needs.
+const home = mkdtempSync(join(tmpdir(), "jarvis-bundle-"))
+try {
+  execFileSync(process.execPath, ["dist/jarvis.mjs", "--home", home, "status", "--json"], {
+    env: { ...process.env, JARVIS_WRITE_CODE_CACHE: "1" },
+    stdio: "ignore"
+  })
+} catch (error) {
+  if (error.status !== 4) throw error
+} finally {
+  rmSync(home, { recursive: true, force: true })
+}
