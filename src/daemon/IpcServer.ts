@@ -11,9 +11,12 @@
  *
  * @since 2.0.0
  */
+import type { Rpc, RpcGroup } from "@effect/rpc"
 import { RpcServer } from "@effect/rpc"
-import type { FromServerEncoded } from "@effect/rpc/RpcMessage"
-import { Cause, Context, Effect, Either, FiberSet, Layer, Mailbox, Option, ParseResult, Schema } from "effect"
+import type { FromServer } from "@effect/rpc/RpcMessage"
+import { RequestId } from "@effect/rpc/RpcMessage"
+import * as RpcSchema from "@effect/rpc/RpcSchema"
+import { Cause, Context, Effect, Either, FiberSet, Layer, Option, ParseResult, Runtime, Schema } from "effect"
 import { timingSafeEqual } from "node:crypto"
 import * as Fs from "node:fs"
 import * as Net from "node:net"
@@ -50,9 +53,11 @@ export interface IpcServerOptions {
  */
 export class IpcAddress extends Context.Tag("jarvis/IpcAddress")<IpcAddress, IpcEndpoint>() {}
 
+type Rpcs = RpcGroup.Rpcs<typeof JarvisApi>
+
 interface Pending {
   readonly id: JsonRpc.Id
-  readonly stream: boolean
+  readonly codec: Codec
   lastCursor: number | undefined
   overflowed: boolean
 }
@@ -60,42 +65,57 @@ interface Pending {
 interface Client {
   readonly id: number
   readonly socket: Net.Socket
-  readonly pending: Map<string, Pending>
+  readonly pending: Map<bigint, Pending>
   authenticated: boolean
-  nextRequest: number
+  nextRequest: bigint
 }
 
-const methods = JarvisApi.requests
+/**
+ * One method's synchronous codecs, built once: params are decoded here (unknown fields are
+ * errors) and handed to the RPC server already decoded; results and stream items are encoded
+ * here, so a request crosses Schema once each way.
+ */
+interface Codec {
+  readonly stream: boolean
+  readonly decodePayload: (params: unknown) => Either.Either<unknown, ParseResult.ParseError>
+  readonly encodeSuccess: (value: unknown) => unknown
+  readonly encodeItems: (values: ReadonlyArray<unknown>) => ReadonlyArray<unknown>
+}
+
+const codecs = new Map<string, Codec>()
+for (const [tag, rpc] of JarvisApi.requests) {
+  const rpcWithProps = rpc as unknown as Rpc.AnyWithProps
+  const streamSchemas = RpcSchema.getStreamSchemas(rpcWithProps.successSchema.ast)
+  const decode = Schema.decodeUnknownEither(rpcWithProps.payloadSchema as Schema.Schema<unknown, unknown>)
+  codecs.set(tag, {
+    stream: Option.isSome(streamSchemas),
+    decodePayload: (params) => decode(params, { onExcessProperty: "error" }),
+    encodeSuccess: Option.isSome(streamSchemas)
+      ? () => null
+      : Schema.encodeUnknownSync(rpcWithProps.successSchema as Schema.Schema<unknown, unknown>),
+    encodeItems: Option.isSome(streamSchemas)
+      ? Schema.encodeUnknownSync(Schema.Array(streamSchemas.value.success as Schema.Schema<unknown, unknown>))
+      : (values) => values
+  })
+}
+
+const decodeRequest = Schema.decodeUnknownEither(JsonRpc.Request)
 const decodeError = Schema.decodeUnknownOption(ApiError)
-
-const failureOf = (
-  cause: Schema.CauseEncoded<unknown, unknown>
-): { readonly error?: unknown; readonly defect?: unknown } => {
-  switch (cause._tag) {
-    case "Fail":
-      return { error: cause.error }
-    case "Die":
-      return { defect: cause.defect }
-    case "Sequential":
-    case "Parallel": {
-      const left = failureOf(cause.left)
-      return left.error !== undefined ? left : failureOf(cause.right)
-    }
-    default:
-      return {}
-  }
-}
-
-const isInterruptOnly = (cause: Schema.CauseEncoded<unknown, unknown>): boolean =>
-  cause._tag === "Interrupt" ||
-  ((cause._tag === "Sequential" || cause._tag === "Parallel") && isInterruptOnly(cause.left) &&
-    isInterruptOnly(cause.right))
+const encodeError = Schema.encodeUnknownEither(ApiError)
 
 /** A typed failure as a JSON-RPC error: its code, its own message, and the error itself as data. */
 const errorObject = (encoded: unknown): JsonRpc.ErrorObject => {
   const decoded = decodeError(encoded)
   if (Option.isNone(decoded)) return { code: JsonRpc.ErrorCode.InternalError, message: "Internal error", data: encoded }
   return { code: JsonRpc.codeOf(decoded.value._tag), message: decoded.value.message, data: encoded }
+}
+
+/** A typed failure of a handler as a JSON-RPC error. */
+const failureObject = (error: unknown): JsonRpc.ErrorObject => {
+  const encoded = encodeError(error)
+  return Either.isRight(encoded)
+    ? errorObject(encoded.right)
+    : { code: JsonRpc.ErrorCode.InternalError, message: "Internal error: an error outside the API" }
 }
 
 /**
@@ -106,11 +126,10 @@ export const make = (options: IpcServerOptions) =>
   Effect.gen(function*() {
     const maxLine = options.maxLine ?? 1024 * 1024
     const maxBuffered = options.maxBuffered ?? 8 * 1024 * 1024
-    const disconnects = yield* Mailbox.make<number>()
     const clients = new Map<number, Client>()
     const run = yield* FiberSet.makeRuntime<never, unknown, unknown>()
+    const runSync = Runtime.runSync(yield* Effect.runtime<never>())
     let nextClient = 0
-    const onConnectionRef: { current: ((socket: Net.Socket) => void) | undefined } = { current: undefined }
 
     // Responses produced in the same turn of the event loop leave in one write (one syscall).
     const write = (client: Client, text: string) => {
@@ -123,219 +142,238 @@ export const make = (options: IpcServerOptions) =>
       if (client.socket.writableLength > maxBuffered * 4) client.socket.destroy()
     }
 
-    const protocol = yield* RpcServer.Protocol.make((writeRequest) =>
-      Effect.sync(() => {
-        const onLine = (client: Client, line: string) => {
-          let json: unknown
-          try {
-            json = JSON.parse(line)
-          } catch (cause) {
-            return write(
-              client,
-              JsonRpc.error(null, {
-                code: JsonRpc.ErrorCode.ParseError,
-                message: `Parse error: ${(cause as Error).message}`
-              })
-            )
-          }
-          if (Array.isArray(json)) {
-            return write(
-              client,
-              JsonRpc.error(null, {
-                code: JsonRpc.ErrorCode.InvalidRequest,
-                message: "Batch requests are not supported: send one request per line"
-              })
-            )
-          }
-          const parsed = Schema.decodeUnknownEither(JsonRpc.Request)(json)
-          if (Either.isLeft(parsed)) {
-            const id = typeof json === "object" && json !== null && "id" in json
-              ? (json as { id: JsonRpc.Id }).id
-              : null
-            return write(
-              client,
-              JsonRpc.error(typeof id === "string" || typeof id === "number" ? id : null, {
-                code: JsonRpc.ErrorCode.InvalidRequest,
-                message: `Invalid request: ${ParseResult.TreeFormatter.formatErrorSync(parsed.left)}`
-              })
-            )
-          }
-          const { id, method, params } = parsed.right
-          if (id === undefined || id === null) {
-            return write(
-              client,
-              JsonRpc.error(null, { code: JsonRpc.ErrorCode.InvalidRequest, message: "Every request needs an id" })
-            )
-          }
-          if (!client.authenticated) {
-            const token = typeof params === "object" && params !== null
-              ? (params as { token?: unknown }).token
-              : undefined
-            const expected = options.endpoint._tag === "Tcp" ? Buffer.from(options.endpoint.token) : Buffer.alloc(0)
-            if (
-              method === "auth" && typeof token === "string" && token.length === expected.length &&
-              timingSafeEqual(Buffer.from(token), expected)
-            ) {
-              client.authenticated = true
-              return write(client, JsonRpc.result(id, { authenticated: true }))
-            }
+    const respond = (response: FromServer<Rpcs>): Effect.Effect<void> => {
+      if (response._tag === "ClientEnd") return Effect.void
+      const client = clients.get(response.clientId)
+      if (client === undefined) return Effect.void
+      switch (response._tag) {
+        case "Chunk": {
+          const pending = client.pending.get(response.requestId)
+          if (pending === undefined || pending.overflowed) return Effect.void
+          if (client.socket.writableLength > maxBuffered) {
+            pending.overflowed = true
             write(
               client,
-              JsonRpc.error(id, {
-                code: JsonRpc.ErrorCode.Unauthorized,
-                message: "Unauthorized: send auth {token} first"
-              })
+              JsonRpc.error(pending.id, errorObject({ _tag: "EventsOverflow", resumeFrom: pending.lastCursor ?? 0 }))
             )
-            return client.socket.end()
+            return server.write(client.id, { _tag: "Interrupt", requestId: response.requestId, interruptors: [] })
           }
-          if (method === "rpc.discover") return write(client, JsonRpc.result(id, ApiSchema.openRpc()))
-          if (method === JsonRpc.CANCEL) {
-            const target = typeof params === "object" && params !== null ? (params as { id?: unknown }).id : undefined
-            for (const [requestId, pending] of client.pending) {
-              if (pending.id !== target) continue
-              run(writeRequest(client.id, { _tag: "Interrupt", requestId }))
-            }
-            return write(client, JsonRpc.result(id, null))
+          for (const value of response.values) {
+            const cursor = (value as { readonly cursor?: unknown }).cursor
+            if (typeof cursor === "number") pending.lastCursor = cursor
           }
-          const rpc = methods.get(method)
-          if (rpc === undefined) {
-            return write(
-              client,
-              JsonRpc.error(id, { code: JsonRpc.ErrorCode.MethodNotFound, message: `Method not found: ${method}` })
-            )
-          }
-          const payload = params ?? {}
-          // Unknown fields are rejected, so a misspelt parameter is an error rather than ignored.
-          const valid = Schema.decodeUnknownEither(rpc.payloadSchema as Schema.Schema<unknown, unknown>)(payload, {
-            onExcessProperty: "error"
-          })
-          if (Either.isLeft(valid)) {
-            return write(
-              client,
-              JsonRpc.error(id, {
-                code: JsonRpc.ErrorCode.InvalidParams,
-                message: `Invalid params for ${method}: ${ParseResult.TreeFormatter.formatErrorSync(valid.left)}`
-              })
-            )
-          }
-          const requestId = String(client.nextRequest++)
-          client.pending.set(requestId, {
-            id,
-            stream: ApiSchema.isStream(rpc),
-            lastCursor: undefined,
-            overflowed: false
-          })
-          run(writeRequest(client.id, { _tag: "Request", id: requestId, tag: method, payload, headers: [] }))
+          return encoded(client, pending, () =>
+            JsonRpc.streamItems(pending.id, pending.codec.encodeItems(response.values as ReadonlyArray<unknown>)))
         }
-
-        const onConnection = (socket: Net.Socket) => {
-          const client: Client = {
-            id: nextClient++,
-            socket,
-            pending: new Map(),
-            authenticated: options.endpoint._tag === "Unix",
-            nextRequest: 0
+        case "Exit": {
+          const pending = client.pending.get(response.requestId)
+          client.pending.delete(response.requestId)
+          if (pending === undefined || pending.overflowed) {
+            return Effect.void
           }
-          clients.set(client.id, client)
-          const reader = new JsonRpc.LineReader(maxLine)
-          socket.on("data", (chunk: Buffer) => {
-            const { lines, oversized } = reader.push(chunk)
-            for (let i = 0; i < oversized; i++) {
-              write(
-                client,
-                JsonRpc.error(null, {
-                  code: JsonRpc.ErrorCode.InvalidRequest,
-                  message: `Request line longer than ${maxLine} bytes; it was discarded`
-                })
-              )
-            }
-            for (const line of lines) onLine(client, line)
-          })
-          socket.on("error", () => {})
-          socket.on("close", () => {
-            if (!clients.delete(client.id)) return
-            run(disconnects.offer(client.id))
-          })
+          const exit = response.exit
+          if (exit._tag === "Success") {
+            return encoded(client, pending, () =>
+              JsonRpc.result(pending.id, pending.codec.encodeSuccess(exit.value)))
+          }
+          if (Cause.isInterruptedOnly(exit.cause)) {
+            return Effect.void
+          }
+          const failure = Cause.failureOption(exit.cause)
+          if (Option.isSome(failure)) {
+            write(client, JsonRpc.error(pending.id, failureObject(failure.value)))
+            return Effect.void
+          }
+          const defect = Cause.squash(exit.cause)
+          write(
+            client,
+            JsonRpc.error(pending.id, {
+              code: JsonRpc.ErrorCode.InternalError,
+              message: `Internal error: ${typeof defect === "string" ? defect : "see the daemon log"}`
+            })
+          )
+          return Effect.logError("request failed", exit.cause)
         }
-        onConnectionRef.current = onConnection
+        case "Defect": {
+          write(client, JsonRpc.error(null, { code: JsonRpc.ErrorCode.InternalError, message: "Internal error" }))
+          return Effect.logError("IPC server defect", Cause.die(response.defect))
+        }
+      }
+    }
 
-        const send = (clientId: number, response: FromServerEncoded): Effect.Effect<void> =>
-          Effect.sync(() => {
-            const client = clients.get(clientId)
-            if (client === undefined) return
-            switch (response._tag) {
-              case "Chunk": {
-                const pending = client.pending.get(response.requestId)
-                if (pending === undefined || pending.overflowed) return
-                if (client.socket.writableLength > maxBuffered) {
-                  pending.overflowed = true
-                  write(
-                    client,
-                    JsonRpc.error(
-                      pending.id,
-                      errorObject({ _tag: "EventsOverflow", resumeFrom: pending.lastCursor ?? 0 })
-                    )
-                  )
-                  run(writeRequest(clientId, { _tag: "Interrupt", requestId: response.requestId }))
-                  return
-                }
-                for (const value of response.values) {
-                  const cursor = (value as { readonly cursor?: unknown }).cursor
-                  if (typeof cursor === "number") pending.lastCursor = cursor
-                }
-                return write(client, JsonRpc.streamItems(pending.id, response.values))
-              }
-              case "Exit": {
-                const pending = client.pending.get(response.requestId)
-                client.pending.delete(response.requestId)
-                if (pending === undefined || pending.overflowed) return
-                const exit = response.exit
-                if (exit._tag === "Success") return write(client, JsonRpc.result(pending.id, exit.value))
-                if (isInterruptOnly(exit.cause)) return
-                const failure = failureOf(exit.cause)
-                if (failure.error !== undefined) {
-                  return write(client, JsonRpc.error(pending.id, errorObject(failure.error)))
-                }
-                return write(
-                  client,
-                  JsonRpc.error(pending.id, {
-                    code: JsonRpc.ErrorCode.InternalError,
-                    message: `Internal error: ${
-                      typeof failure.defect === "string" ? failure.defect : "see the daemon log"
-                    }`
-                  })
-                )
-              }
-              case "Defect":
-                return write(
-                  client,
-                  JsonRpc.error(null, { code: JsonRpc.ErrorCode.InternalError, message: "Internal error" })
-                )
-              default:
-                return
-            }
+    /** Writes `render()`; a value its own Schema cannot encode is a defect, reported as such. */
+    const encoded = (client: Client, pending: Pending, render: () => string): Effect.Effect<void> => {
+      let line: string
+      try {
+        line = render()
+      } catch (defect) {
+        write(client, JsonRpc.error(pending.id, { code: JsonRpc.ErrorCode.InternalError, message: "Internal error" }))
+        return Effect.logError("cannot encode a response", Cause.die(defect))
+      }
+      write(client, line)
+      return Effect.void
+    }
+
+    // Typed handlers, already-decoded requests: no serialization layer between here and them.
+    const server = yield* RpcServer.makeNoSerialization(JarvisApi, {
+      onFromServer: respond,
+      disableTracing: true,
+      disableClientAcks: true,
+      // A defect answers its own request (with its id) rather than the whole connection.
+      disableFatalDefects: true
+    })
+
+    const onLine = (client: Client, line: string) => {
+      let json: unknown
+      try {
+        json = JSON.parse(line)
+      } catch (cause) {
+        return write(
+          client,
+          JsonRpc.error(null, {
+            code: JsonRpc.ErrorCode.ParseError,
+            message: `Parse error: ${(cause as Error).message}`
           })
+        )
+      }
+      if (Array.isArray(json)) {
+        return write(
+          client,
+          JsonRpc.error(null, {
+            code: JsonRpc.ErrorCode.InvalidRequest,
+            message: "Batch requests are not supported: send one request per line"
+          })
+        )
+      }
+      const parsed = decodeRequest(json)
+      if (Either.isLeft(parsed)) {
+        const id = typeof json === "object" && json !== null && "id" in json
+          ? (json as { id: JsonRpc.Id }).id
+          : null
+        return write(
+          client,
+          JsonRpc.error(typeof id === "string" || typeof id === "number" ? id : null, {
+            code: JsonRpc.ErrorCode.InvalidRequest,
+            message: `Invalid request: ${ParseResult.TreeFormatter.formatErrorSync(parsed.left)}`
+          })
+        )
+      }
+      const { id, method, params } = parsed.right
+      if (id === undefined || id === null) {
+        return write(
+          client,
+          JsonRpc.error(null, { code: JsonRpc.ErrorCode.InvalidRequest, message: "Every request needs an id" })
+        )
+      }
+      if (!client.authenticated) {
+        const token = typeof params === "object" && params !== null
+          ? (params as { token?: unknown }).token
+          : undefined
+        const expected = options.endpoint._tag === "Tcp" ? Buffer.from(options.endpoint.token) : Buffer.alloc(0)
+        if (
+          method === "auth" && typeof token === "string" && token.length === expected.length &&
+          timingSafeEqual(Buffer.from(token), expected)
+        ) {
+          client.authenticated = true
+          return write(client, JsonRpc.result(id, { authenticated: true }))
+        }
+        write(
+          client,
+          JsonRpc.error(id, {
+            code: JsonRpc.ErrorCode.Unauthorized,
+            message: "Unauthorized: send auth {token} first"
+          })
+        )
+        return client.socket.end()
+      }
+      if (method === "rpc.discover") {
+        return write(client, JsonRpc.result(id, ApiSchema.openRpc()))
+      }
+      if (method === JsonRpc.CANCEL) {
+        const target = typeof params === "object" && params !== null ? (params as { id?: unknown }).id : undefined
+        for (const [requestId, pending] of client.pending) {
+          if (pending.id !== target) {
+            continue
+          }
+          run(server.write(client.id, { _tag: "Interrupt", requestId: RequestId(requestId), interruptors: [] }))
+        }
+        return write(client, JsonRpc.result(id, null))
+      }
+      const codec = codecs.get(method)
+      if (codec === undefined) {
+        return write(
+          client,
+          JsonRpc.error(id, { code: JsonRpc.ErrorCode.MethodNotFound, message: `Method not found: ${method}` })
+        )
+      }
+      // Unknown fields are rejected, so a misspelt parameter is an error rather than ignored.
+      const payload = codec.decodePayload(params ?? {})
+      if (Either.isLeft(payload)) {
+        return write(
+          client,
+          JsonRpc.error(id, {
+            code: JsonRpc.ErrorCode.InvalidParams,
+            message: `Invalid params for ${method}: ${ParseResult.TreeFormatter.formatErrorSync(payload.left)}`
+          })
+        )
+      }
+      const requestId = client.nextRequest++
+      client.pending.set(requestId, { id, codec, lastCursor: undefined, overflowed: false })
+      // Handing a request over is synchronous (the server forks the handler's fiber itself), so
+      // it runs here without a fiber of its own.
+      runSync(server.write(client.id, {
+        _tag: "Request",
+        id: RequestId(requestId),
+        tag: method as Rpc.Tag<Rpcs>,
+        payload: payload.right as Rpc.Payload<Rpcs>,
+        headers: [] as never
+      }))
+    }
 
-        return {
-          disconnects,
-          send,
-          end: (clientId) => Effect.sync(() => clients.get(clientId)?.socket.end()),
-          clientIds: Effect.sync(() => new Set(clients.keys())),
-          initialMessage: Effect.succeedNone,
-          supportsAck: false,
-          supportsTransferables: false,
-          supportsSpanPropagation: false
+    const onConnection = (socket: Net.Socket) => {
+      const client: Client = {
+        id: nextClient++,
+        socket,
+        pending: new Map(),
+        authenticated: options.endpoint._tag === "Unix",
+        nextRequest: 0n
+      }
+      clients.set(client.id, client)
+      const reader = new JsonRpc.LineReader(maxLine)
+      socket.on("data", (chunk: Buffer) => {
+        const { lines, oversized } = reader.push(chunk)
+        for (let i = 0; i < oversized; i++) {
+          write(
+            client,
+            JsonRpc.error(null, {
+              code: JsonRpc.ErrorCode.InvalidRequest,
+              message: `Request line longer than ${maxLine} bytes; it was discarded`
+            })
+          )
+        }
+        for (const line of lines) {
+          onLine(client, line)
         }
       })
-    )
+      socket.on("error", () => {})
+      socket.on("close", () => {
+        if (!clients.delete(client.id)) {
+          return
+        }
+        // Ends the client's running requests (its event streams).
+        run(server.disconnect(client.id))
+      })
+    }
 
-    const address = yield* listen(options.endpoint, (socket) => onConnectionRef.current?.(socket))
+    const address = yield* listen(options.endpoint, onConnection)
     yield* Effect.addFinalizer(() =>
       Effect.sync(() => {
-        for (const client of clients.values()) client.socket.end()
+        for (const client of clients.values()) {
+          client.socket.end()
+        }
       })
     )
-    return { protocol, address }
+    return address
   })
 
 const listen = (endpoint: IpcEndpoint, onConnection: (socket: Net.Socket) => void) =>
@@ -373,13 +411,10 @@ const listen = (endpoint: IpcEndpoint, onConnection: (socket: Net.Socket) => voi
   )
 
 /**
- * The RpcServer Protocol and the bound address.
+ * The IPC server, serving the API's handlers; provides the bound address.
  *
  * @since 2.0.0
  * @category layers
  */
-export const layer = (options: IpcServerOptions): Layer.Layer<RpcServer.Protocol | IpcAddress> =>
-  Layer.scopedContext(
-    Effect.map(make(options), ({ address, protocol }) =>
-      Context.make(RpcServer.Protocol, protocol).pipe(Context.add(IpcAddress, address)))
-  )
+export const layer = (options: IpcServerOptions): Layer.Layer<IpcAddress, never, Rpc.ToHandler<Rpcs>> =>
+  Layer.scoped(IpcAddress, make(options))

@@ -6,11 +6,9 @@
  * @since 2.0.0
  */
 import * as NodeContext from "@effect/platform-node/NodeContext"
-import { RpcServer } from "@effect/rpc"
 import { Config, Context, Effect, Layer } from "effect"
 import { randomBytes } from "node:crypto"
 import * as Fs from "node:fs"
-import { JarvisApi } from "../domain/Api.js"
 import { defaultRetention } from "../services/EventLog.js"
 import * as Identity from "../services/Identity.js"
 import { RuntimeConfig } from "../services/RuntimeConfig.js"
@@ -77,10 +75,8 @@ export const serve = (options: ServeOptions) =>
     const retention = yield* retentionConfig
 
     const daemon = DaemonModule.Daemon
-    // No tracer is installed in the daemon: skip building a span per request.
-    const app = RpcServer.layer(JarvisApi, { disableTracing: true }).pipe(
+    const app = IpcServer.layer({ ...options.ipc, endpoint }).pipe(
       Layer.provide(Handlers.layer),
-      Layer.provideMerge(IpcServer.layer({ ...options.ipc, endpoint })),
       Layer.provideMerge(Layer.scoped(
         daemon,
         DaemonModule.make({
