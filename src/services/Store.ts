@@ -182,7 +182,10 @@ export const make = (options: {
       })
     yield* Effect.forkScoped(
       Effect.forever(Effect.flatMap(Queue.takeBetween(queue, 1, MAX_BATCH), (chunk) => commit([...chunk]))).pipe(
-        Effect.provideService(SqlClient.SqlClient, sql)
+        // The writer's context holds only the client: @effect/sql scopes every statement, and each
+        // scope copies the context it runs in (the daemon's has ~40 services). No spans either.
+        Effect.mapInputContext((_: Context.Context<never>) => Context.make(SqlClient.SqlClient, sql)),
+        Effect.withTracerEnabled(false)
       )
     )
 
