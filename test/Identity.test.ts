@@ -1,6 +1,6 @@
 import { NodeContext } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
-import { Effect } from "effect"
+import { Effect, Exit, FastCheck as fc } from "effect"
 import * as Fs from "node:fs"
 import * as Path from "node:path"
 import { pyJson } from "../src/protocol/internal/pyJson.js"
@@ -86,4 +86,25 @@ describe("Identity", () => {
         assert.strictEqual((yield* Effect.flip(store.unlock("x"))).reason, "Corrupt")
       })
     ))
+
+  it.prop(
+    "the identity file decoder gives an envelope or a typed Corrupt error for any text, never a defect",
+    [
+      fc.oneof(
+        fc.string({ maxLength: 400 }),
+        fc.jsonValue({ maxDepth: 3 }).map((j) => JSON.stringify(j)),
+        // The original's file with one field replaced by anything.
+        fc.tuple(fc.constantFrom("salt", "nonce", "ciphertext", "version"), fc.jsonValue({ maxDepth: 2 })).map((
+          [field, value]
+        ) => JSON.stringify({ ...v.identity_file.file, [field]: value }))
+      )
+    ],
+    ([text]) => {
+      const exit = Effect.runSyncExit(Envelope.decodeFile(text))
+      if (Exit.isFailure(exit)) {
+        const error = exit.cause._tag === "Fail" ? exit.cause.error : undefined
+        assert.strictEqual(error?.reason, "Corrupt", `not a typed failure: ${String(exit.cause)}`)
+      }
+    }
+  )
 })
