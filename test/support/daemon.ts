@@ -4,16 +4,20 @@ import * as Path from "node:path"
 import * as Paths from "../../src/daemon/Paths.js"
 import * as Serve from "../../src/daemon/Serve.js"
 import { JarvisClient } from "../../src/services/JarvisClient.js"
+import type { RuntimeSettings } from "../../src/services/RuntimeConfig.js"
 import { RuntimeConfig } from "../../src/services/RuntimeConfig.js"
 import { tempDir } from "./temp.js"
 
 /** A daemon serving in this process (real sockets), and a typed client for it. */
-export const inProcessDaemon = (options: { readonly ipc?: Serve.ServeOptions["ipc"] } = {}) =>
+export const inProcessDaemon = (options: {
+  readonly ipc?: Serve.ServeOptions["ipc"]
+  readonly settings?: Partial<RuntimeSettings>
+} = {}) =>
   Effect.gen(function*() {
     const dataDir = Path.join(yield* tempDir(), "home")
     const fiber = yield* Effect.forkScoped(
       Serve.serve({ dataDir, logToStderr: false, ipc: options.ipc }).pipe(
-        Effect.provide(RuntimeConfig.layerWith({ bindAddress: "127.0.0.1", listenPort: 0 }))
+        Effect.provide(RuntimeConfig.layerWith({ bindAddress: "127.0.0.1", listenPort: 0, ...options.settings }))
       )
     )
     const socket = Paths.make(dataDir).socket
@@ -53,9 +57,9 @@ export const rawConnection = (path: string) =>
 export type InProcessDaemon = Effect.Effect.Success<ReturnType<typeof inProcessDaemon>>
 
 /** An in-process daemon with an unlocked identity (password "pw"). */
-export const unlockedDaemon = (username: string) =>
+export const unlockedDaemon = (username: string, settings?: Partial<RuntimeSettings>) =>
   Effect.gen(function*() {
-    const daemon = yield* inProcessDaemon()
+    const daemon = yield* inProcessDaemon(settings === undefined ? {} : { settings })
     yield* daemon.client.identity.create({ username, password: "pw", listenPort: 0 })
     yield* daemon.client.identity.unlock({ password: "pw" })
     return daemon
