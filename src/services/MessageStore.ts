@@ -65,6 +65,12 @@ const ad = (contact: string, outgoing: boolean, id: string) => `message:${contac
 
 const CHUNK = 500
 
+const INSERT_OUTGOING = `INSERT INTO messages (contact, id, outgoing, sent_at, status, group_id, body)
+  VALUES (?, ?, 1, ?, 'queued', ?, ?)
+  ON CONFLICT (contact, outgoing, id) DO NOTHING
+  RETURNING seq`
+const INSERT_OUTBOX = "INSERT INTO outbox (message_seq, contact, expires_at) VALUES (?, ?, ?)"
+
 const chunks = <A>(items: ReadonlyArray<A>, size = CHUNK): Array<ReadonlyArray<A>> => {
   const out: Array<ReadonlyArray<A>> = []
   for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size))
@@ -154,17 +160,18 @@ export const make = (options: { readonly capacity: number }) =>
           }
           const groupId = message._tag === "GroupText" ? message.groupId : null
           const body = sealed.sealJson(ad(contact, true, message.id), { body: message.body })
+          // The hot path of sending: both statements go straight to the writer's connection.
           const inserted = yield* store.write(
             Effect.gen(function*() {
-              const sql = yield* SqlClient.SqlClient
-              const created = yield* sql<{ readonly seq: number }>`
-                INSERT INTO messages (contact, id, outgoing, sent_at, status, group_id, body)
-                VALUES (${contact}, ${message.id}, 1, ${message.sentAt}, 'queued', ${groupId}, ${body})
-                ON CONFLICT (contact, outgoing, id) DO NOTHING
-                RETURNING seq`
+              const created = yield* store.exec<{ readonly seq: number }>(INSERT_OUTGOING, [
+                contact,
+                message.id,
+                message.sentAt,
+                groupId,
+                body
+              ])
               if (created.length === 0) return false
-              yield* sql`INSERT INTO outbox (message_seq, contact, expires_at)
-                VALUES (${created[0]!.seq}, ${contact}, ${expiresAt ?? null})`
+              yield* store.exec(INSERT_OUTBOX, [created[0]!.seq, contact, expiresAt ?? null])
               return true
             })
           ).pipe(Effect.orDie)

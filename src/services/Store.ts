@@ -9,7 +9,7 @@
 import { SqlClient } from "@effect/sql"
 import * as SqliteClient from "@effect/sql-sqlite-node/SqliteClient"
 import type { SqlError } from "@effect/sql/SqlError"
-import { Context, Deferred, Effect, Exit, Layer, Queue } from "effect"
+import { Context, Deferred, Effect, Exit, Layer, Option, Queue } from "effect"
 import type { Scope } from "effect"
 import * as Path from "node:path"
 import type { SealedBox } from "./internal/sealedBox.js"
@@ -88,6 +88,15 @@ export interface StoreShape {
     effect: Effect.Effect<A, E, SqlClient.SqlClient>,
     afterCommit: (a: A) => Effect.Effect<void>
   ) => Effect.Effect<A, E | SqlError>
+  /**
+   * Runs one statement on the writer's transaction, straight on its connection: for the hot
+   * statements of a write body (no statement compilation, span or scope per call). Only inside a
+   * `write`/`writeThen` body.
+   */
+  readonly exec: <Row = unknown>(
+    statement: string,
+    params: ReadonlyArray<unknown>
+  ) => Effect.Effect<ReadonlyArray<Row>, SqlError>
 }
 
 /**
@@ -149,6 +158,15 @@ export const make = (options: {
     yield* sql.unsafe("PRAGMA busy_timeout = 5000")
     yield* migrate(sql)
 
+    const exec = <Row = unknown>(statement: string, params: ReadonlyArray<unknown>) =>
+      Effect.flatMap(
+        Effect.serviceOption(SqlClient.TransactionConnection),
+        (transaction): Effect.Effect<ReadonlyArray<Row>, SqlError> =>
+          Option.isSome(transaction)
+            ? transaction.value[0].execute(statement, params, undefined) as Effect.Effect<ReadonlyArray<Row>, SqlError>
+            : Effect.dieMessage("Store.exec outside a write")
+      )
+
     const queue = yield* Queue.unbounded<PendingWrite>()
     const commit = (batch: ReadonlyArray<PendingWrite>) =>
       Effect.gen(function*() {
@@ -160,10 +178,10 @@ export const make = (options: {
             batch,
             (w) =>
               Effect.gen(function*() {
-                yield* sql`SAVEPOINT jarvis_write`
+                yield* exec("SAVEPOINT jarvis_write", [])
                 const exit = yield* Effect.exit(w.effect)
-                if (Exit.isFailure(exit)) yield* sql`ROLLBACK TO jarvis_write`
-                yield* sql`RELEASE jarvis_write`
+                if (Exit.isFailure(exit)) yield* exec("ROLLBACK TO jarvis_write", [])
+                yield* exec("RELEASE jarvis_write", [])
                 exits.push(exit)
               }),
             { discard: true }
@@ -203,7 +221,8 @@ export const make = (options: {
       sql,
       sealed: Sealed.make(Sealed.deriveStoreKey(options.identityPrivateKey)),
       write: (effect) => writeThen(effect),
-      writeThen
+      writeThen,
+      exec
     }
   })
 
