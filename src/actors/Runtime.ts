@@ -69,24 +69,29 @@ export interface RuntimeShape {
  */
 export class Runtime extends Context.Tag("jarvis/Runtime")<Runtime, RuntimeShape>() {}
 
-const ID_POOL_BYTES = 16 * 256
+const ID_RANDOM_BYTES = 10
+const ID_POOL_BYTES = ID_RANDOM_BYTES * 400
 let idPool = randomBytes(ID_POOL_BYTES)
 let idOffset = 0
 
 /**
- * A fresh message id: 16 random bytes as 32 hex digits (drawn from a pooled CSPRNG buffer, so a
- * burst of sends costs one syscall per 256 ids).
+ * A fresh message id, 32 hex digits: the send time in milliseconds (12 digits, 48 bits), then 80
+ * random bits (drawn from a pooled CSPRNG buffer, one syscall per 400 ids). Ids that grow with
+ * time land at the end of the store's `(contact, outgoing, id)` index instead of on a random
+ * page, which more than halves the cost of storing a message on both sides; the peer already
+ * learns the send time from `sentAt`.
  *
  * @since 2.0.0
  * @category constructors
  */
-export const newMessageId = (): MessageId => {
-  if (idOffset === ID_POOL_BYTES) {
+export const newMessageId = (sentAt: number): MessageId => {
+  if (idOffset + ID_RANDOM_BYTES > ID_POOL_BYTES) {
     idPool = randomBytes(ID_POOL_BYTES)
     idOffset = 0
   }
-  const id = idPool.toString("hex", idOffset, idOffset + 16)
-  idOffset += 16
+  const time = Math.max(0, Math.min(Math.floor(sentAt), 0xffffffffffff)).toString(16).padStart(12, "0")
+  const id = time + idPool.toString("hex", idOffset, idOffset + ID_RANDOM_BYTES)
+  idOffset += ID_RANDOM_BYTES
   return id as MessageId
 }
 
@@ -124,7 +129,7 @@ export const make = Effect.gen(function*() {
         }
         const message: Text = {
           _tag: "Text",
-          id: (options?.id as MessageId | undefined) ?? newMessageId(),
+          id: (options?.id as MessageId | undefined) ?? newMessageId(sentAt),
           body,
           sentAt
         }
