@@ -16,7 +16,7 @@ import { RpcServer } from "@effect/rpc"
 import type { FromServer } from "@effect/rpc/RpcMessage"
 import { RequestId } from "@effect/rpc/RpcMessage"
 import * as RpcSchema from "@effect/rpc/RpcSchema"
-import { Cause, Context, Effect, Either, FiberSet, Layer, Option, ParseResult, Runtime, Schema } from "effect"
+import { Cause, Context, Effect, Either, Exit, FiberSet, Layer, Option, ParseResult, Runtime, Schema } from "effect"
 import { timingSafeEqual } from "node:crypto"
 import * as Fs from "node:fs"
 import * as Net from "node:net"
@@ -128,7 +128,7 @@ export const make = (options: IpcServerOptions) =>
     const maxBuffered = options.maxBuffered ?? 8 * 1024 * 1024
     const clients = new Map<number, Client>()
     const run = yield* FiberSet.makeRuntime<never, unknown, unknown>()
-    const runSync = Runtime.runSync(yield* Effect.runtime<never>())
+    const runSyncExit = Runtime.runSyncExit(yield* Effect.runtime<never>())
     let nextClient = 0
 
     // Responses produced in the same turn of the event loop leave in one write (one syscall).
@@ -320,14 +320,18 @@ export const make = (options: IpcServerOptions) =>
       const requestId = client.nextRequest++
       client.pending.set(requestId, { id, codec, lastCursor: undefined, overflowed: false })
       // Handing a request over is synchronous (the server forks the handler's fiber itself), so
-      // it runs here without a fiber of its own.
-      runSync(server.write(client.id, {
+      // it runs here without a fiber of its own. The server refuses it only while shutting down.
+      const handedOver = runSyncExit(server.write(client.id, {
         _tag: "Request",
         id: RequestId(requestId),
         tag: method as Rpc.Tag<Rpcs>,
         payload: payload.right as Rpc.Payload<Rpcs>,
         headers: [] as never
       }))
+      if (Exit.isFailure(handedOver) && Cause.isInterruptedOnly(handedOver.cause)) {
+        client.pending.delete(requestId)
+        write(client, JsonRpc.error(id, { code: JsonRpc.ErrorCode.InternalError, message: "The daemon is stopping" }))
+      }
     }
 
     const onConnection = (socket: Net.Socket) => {
