@@ -113,9 +113,11 @@ const errorObject = (encoded: unknown): JsonRpc.ErrorObject => {
 /** A typed failure of a handler as a JSON-RPC error. */
 const failureObject = (error: unknown): JsonRpc.ErrorObject => {
   const encoded = encodeError(error)
-  return Either.isRight(encoded)
-    ? errorObject(encoded.right)
-    : { code: JsonRpc.ErrorCode.InternalError, message: "Internal error: an error outside the API" }
+  if (Either.isLeft(encoded)) {
+    return { code: JsonRpc.ErrorCode.InternalError, message: "Internal error: an error outside the API" }
+  }
+  const { _tag, message } = error as ApiError
+  return { code: JsonRpc.codeOf(_tag), message, data: encoded.right }
 }
 
 /**
