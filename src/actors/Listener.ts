@@ -9,7 +9,6 @@
 import { Context, Effect, Exit, Layer, Metric, Option, Ref } from "effect"
 import { ProtocolError, TransportError } from "../domain/Errors.js"
 import type { PublicKey } from "../domain/Keys.js"
-import type { Hello } from "../domain/Messages.js"
 import type { ByteStream } from "../protocol/ByteStream.js"
 import { ByteQueue } from "../protocol/internal/ByteQueue.js"
 import * as LegacyChannel from "../protocol/LegacyChannel.js"
@@ -20,7 +19,7 @@ import { LocalIdentity } from "../services/LocalIdentity.js"
 import { RuntimeConfig } from "../services/RuntimeConfig.js"
 import type { ListenAddress } from "../services/Transport.js"
 import { Transport } from "../services/Transport.js"
-import { AGENT } from "./PeerActor.js"
+import { framingOf, helloOf } from "./internal/greeting.js"
 import { PeerSupervisor } from "./PeerSupervisor.js"
 
 /**
@@ -56,15 +55,8 @@ export const make = Effect.gen(function*() {
   const rejected = yield* Ref.make(0)
   const pending = yield* Effect.makeSemaphore(settings.maxPendingHandshakes)
 
-  const hello: Hello = {
-    _tag: "Hello",
-    uid: identity.profile.uid,
-    username: identity.profile.username,
-    listenPort: identity.profile.listenPort,
-    agent: AGENT,
-    features: ["receipts", "typing", "groups"]
-  }
-  const framing = { maxMessageBytes: settings.maxMessageBytes, rekeyAfterFrames: 1 << 20 }
+  const hello = helloOf(identity.profile)
+  const framing = framingOf(settings)
 
   const accept = (stream: ByteStream) =>
     Effect.gen(function*() {

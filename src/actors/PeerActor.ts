@@ -16,7 +16,7 @@ import { NotConnected, TransportError } from "../domain/Errors.js"
 import type { LinkState } from "../domain/Events.js"
 import { LinkHealth } from "../domain/Events.js"
 import { compareBytes } from "../domain/Keys.js"
-import type { Hello, WireMessage } from "../domain/Messages.js"
+import type { WireMessage } from "../domain/Messages.js"
 import type { Channel } from "../protocol/Channel.js"
 import * as LegacyChannel from "../protocol/LegacyChannel.js"
 import * as SecureChannel from "../protocol/SecureChannel.js"
@@ -27,16 +27,9 @@ import { Outbox } from "../services/Outbox.js"
 import { RuntimeConfig } from "../services/RuntimeConfig.js"
 import { Transport } from "../services/Transport.js"
 import * as Backoff from "./internal/backoff.js"
+import * as Greeting from "./internal/greeting.js"
 import * as Session from "./internal/session.js"
 import { Timers } from "./Timers.js"
-
-/**
- * The version string peers see in our Hello.
- *
- * @since 2.0.0
- * @category constants
- */
-export const AGENT = "jarvis/2.0.0"
 
 /**
  * @since 2.0.0
@@ -118,15 +111,8 @@ export const make = (contact: Contact) =>
         }))
     )
 
-    const hello: Hello = {
-      _tag: "Hello",
-      uid: identity.profile.uid,
-      username: identity.profile.username,
-      listenPort: identity.profile.listenPort,
-      agent: AGENT,
-      features: ["receipts", "typing", "groups"]
-    }
-    const framing = { maxMessageBytes: settings.maxMessageBytes, rekeyAfterFrames: 1 << 20 }
+    const hello = Greeting.helloOf(identity.profile)
+    const framing = Greeting.framingOf(settings)
     const canDial = contact.port > 0
 
     const patchHealth = (patch: Partial<typeof health>) => {

@@ -7,7 +7,7 @@
  */
 import { Args, Command, Options, Prompt } from "@effect/cli"
 import * as NodeContext from "@effect/platform-node/NodeContext"
-import { Console, Effect, Option, Redacted, Schema, Stream } from "effect"
+import { Clock, Console, Effect, Option, Redacted, Schema, Stream } from "effect"
 import * as Fs from "node:fs"
 import * as Path from "node:path"
 import * as Paths from "../daemon/Paths.js"
@@ -424,7 +424,9 @@ const send = Command.make("send", {
       const messageId = Option.isNone(id) ? undefined : yield* Schema.decodeUnknown(MessageId)(id.value).pipe(
         Effect.mapError(() => new InvalidInput({ detail: "a message id is 1-64 characters of [A-Za-z0-9._:-]" }))
       )
-      const expiresAt = Option.isNone(expires) ? undefined : Date.now() + (yield* parseDuration(expires.value))
+      const expiresAt = Option.isNone(expires)
+        ? undefined
+        : (yield* Clock.currentTimeMillis) + (yield* parseDuration(expires.value))
       const sent = yield* client.messages.send({ contact, body, id: messageId, expiresAt })
       yield* emit(json, sent, () => `Queued ${sent.id} for ${contact}`)
     })

@@ -98,6 +98,14 @@ export const makeWith = <E>(initial: ReadonlyArray<Contact>, persistence: Contac
       byUid.set(contact.uid, contact)
       byKey.set(keyOf(contact.publicKey), contact)
     }
+    /** Persists, then indexes and announces, an added or updated contact. */
+    const write = (contact: Contact, change: "Added" | "Updated") =>
+      persistence.put(contact).pipe(
+        Effect.orDie,
+        Effect.zipRight(Effect.sync(() => put(contact))),
+        Effect.zipRight(PubSub.publish(changes, { _tag: change, contact })),
+        Effect.asVoid
+      )
     return ContactBook.of({
       list: Effect.sync(() => [...byUid.values()]),
       get: (uid) => Effect.sync(() => Option.fromNullable(byUid.get(uid))),
@@ -108,12 +116,7 @@ export const makeWith = <E>(initial: ReadonlyArray<Contact>, persistence: Contac
             if (byUid.has(contact.uid)) return new ContactError({ reason: "AlreadyExists", detail: contact.username })
             const sameKey = byKey.get(keyOf(contact.publicKey))
             if (sameKey !== undefined) return new ContactError({ reason: "KeyInUse", detail: sameKey.username })
-            return persistence.put(contact).pipe(
-              Effect.orDie,
-              Effect.zipRight(Effect.sync(() => put(contact))),
-              Effect.zipRight(PubSub.publish(changes, { _tag: "Added", contact })),
-              Effect.asVoid
-            )
+            return write(contact, "Added")
           })
         ),
       update: (contact) =>
@@ -124,12 +127,7 @@ export const makeWith = <E>(initial: ReadonlyArray<Contact>, persistence: Contac
             if (sameKey !== undefined && sameKey.uid !== contact.uid) {
               return new ContactError({ reason: "KeyInUse", detail: sameKey.username })
             }
-            return persistence.put(contact).pipe(
-              Effect.orDie,
-              Effect.zipRight(Effect.sync(() => put(contact))),
-              Effect.zipRight(PubSub.publish(changes, { _tag: "Updated", contact })),
-              Effect.asVoid
-            )
+            return write(contact, "Updated")
           })
         ),
       remove: (uid) =>

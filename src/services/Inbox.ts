@@ -36,6 +36,22 @@ export interface InboxShape {
  */
 export class Inbox extends Context.Tag("jarvis/Inbox")<Inbox, InboxShape>() {}
 
+/**
+ * The event announcing a received message.
+ *
+ * @since 2.0.0
+ * @category constructors
+ */
+export const receivedEvent = (contact: Uid, message: Deliverable, receivedAt: number): MessageReceived => ({
+  _tag: "MessageReceived",
+  contact,
+  id: message.id,
+  body: message.body,
+  sentAt: message.sentAt,
+  receivedAt,
+  ...(message._tag === "GroupText" ? { groupId: message.groupId } : {})
+})
+
 const RECENT_IDS = 10_000
 
 /**
@@ -65,15 +81,7 @@ export const makeMemory = Effect.gen(function*() {
     deliver: (contact, messages, receivedAt) =>
       Effect.as(
         events.publishAll(
-          messages.filter((m) => !seen(contact.uid, m.id)).map((m): MessageReceived => ({
-            _tag: "MessageReceived",
-            contact: contact.uid,
-            id: m.id,
-            body: m.body,
-            sentAt: m.sentAt,
-            receivedAt,
-            ...(m._tag === "GroupText" ? { groupId: m.groupId } : {})
-          }))
+          messages.filter((m) => !seen(contact.uid, m.id)).map((m) => receivedEvent(contact.uid, m, receivedAt))
         ),
         messages.map((m) => m.id)
       ),

@@ -17,7 +17,7 @@ import type { HistoryEntry, MessageStatus, PendingMessage, UnreadCounts } from "
 import type { GroupId, MessageId, Uid } from "../domain/Ids.js"
 import type { Deliverable } from "../domain/Messages.js"
 import { EventLog } from "./EventLog.js"
-import { Inbox } from "./Inbox.js"
+import { Inbox, receivedEvent } from "./Inbox.js"
 import { Box, Outbox } from "./Outbox.js"
 import { Store } from "./Store.js"
 
@@ -247,15 +247,7 @@ export const make = (options: { readonly capacity: number }) =>
             for (const m of messages) {
               if (!fresh.has(m.id)) continue
               fresh.delete(m.id)
-              received.push({
-                _tag: "MessageReceived",
-                contact: contact.uid,
-                id: m.id,
-                body: m.body,
-                sentAt: m.sentAt,
-                receivedAt,
-                ...(m._tag === "GroupText" ? { groupId: m.groupId } : {})
-              })
+              received.push(receivedEvent(contact.uid, m, receivedAt))
             }
             return received
           }
@@ -317,25 +309,19 @@ export const make = (options: { readonly capacity: number }) =>
           const out: Array<PendingMessage> = []
           for (const [uid, b] of boxes) {
             if (contact !== undefined && uid !== contact) continue
-            for (const m of b.inflightMessages()) {
-              out.push({
-                id: m.id,
-                contact: uid,
-                state: "in-flight",
-                attempts: attempts.get(m.id) ?? 0,
-                queuedAt: queuedAt.get(m.id) ?? m.sentAt,
-                ...expiryOf(m.id)
-              })
-            }
-            for (const m of b.readyMessages()) {
-              out.push({
-                id: m.id,
-                contact: uid,
-                state: "queued",
-                attempts: attempts.get(m.id) ?? 0,
-                queuedAt: queuedAt.get(m.id) ?? m.sentAt,
-                ...expiryOf(m.id)
-              })
+            for (
+              const [state, messages] of [["in-flight", b.inflightMessages()], ["queued", b.readyMessages()]] as const
+            ) {
+              for (const m of messages) {
+                out.push({
+                  id: m.id,
+                  contact: uid,
+                  state,
+                  attempts: attempts.get(m.id) ?? 0,
+                  queuedAt: queuedAt.get(m.id) ?? m.sentAt,
+                  ...expiryOf(m.id)
+                })
+              }
             }
           }
           return out
