@@ -63,6 +63,29 @@ describe("v1 legacy channel", () => {
       assert.include(wire, "\"content\": \"\"")
     }))
 
+  it.live("hands over a decoded message while the next frame is still arriving", () =>
+    Effect.gen(function*() {
+      let held: Uint8Array | undefined
+      let split = false
+      let raw: ByteStream.ByteStream | undefined
+      const { initiator, responder } = yield* legacyPair((s) => ({
+        ...(raw = s),
+        // After the handshake: one chunk with the first frame and 10 bytes of the second, the
+        // rest later.
+        writeNow: (chunks) => {
+          if (!split || chunks.length < 2) return s.writeNow(chunks)
+          held = chunks[1]!.subarray(10)
+          return s.writeNow([Buffer.concat([chunks[0]!, chunks[1]!.subarray(0, 10)])])
+        }
+      }))
+      split = true
+      yield* initiator.send([text(1), text(2)])
+      const first = yield* responder.receive.pipe(Effect.timeout("2 seconds"))
+      assert.deepStrictEqual(first, [text(1)])
+      yield* ByteStream.write(raw!, [held!])
+      assert.deepStrictEqual(yield* responder.receive.pipe(Effect.timeout("2 seconds")), [text(2)])
+    }))
+
   it.effect("refuses a peer presenting another key than the pinned one", () =>
     Effect.gen(function*() {
       const [a, b] = yield* memoryPair()

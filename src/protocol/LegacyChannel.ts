@@ -207,11 +207,17 @@ const makeChannel = (
   const receive: Effect.Effect<ReadonlyArray<WireMessage>, ChannelError> = Effect.gen(function*() {
     while (true) {
       const messages: Array<WireMessage> = []
-      do {
-        const frame = yield* readFrame(stream, decoder)
+      // Waits for one frame, then takes only frames already complete in the buffer: a partial
+      // next frame must not hold back what has been decoded.
+      let frame: Frame | undefined = yield* readFrame(stream, decoder)
+      while (frame !== undefined) {
         const message = yield* decode(frame)
         if (message !== undefined) messages.push(message)
-      } while (decoder.buffered >= V1.HEADER_BYTES && messages.length < 256)
+        if (messages.length >= 256) break
+        const next = decoder.next()
+        if (Either.isLeft(next)) return yield* next.left
+        frame = next.right
+      }
       if (messages.length > 0) return messages
     }
   })
