@@ -105,6 +105,19 @@ describe("v2 secure channel", () => {
       assert.isTrue(Exit.isFailure(i))
     }))
 
+  it("the largest Hello the schema allows fits in IK message 2", () => {
+    const largest = Schema.decodeUnknownSync(Messages.Hello)({
+      _tag: "Hello",
+      uid: "f".repeat(32),
+      username: "€".repeat(64),
+      listenPort: 65535,
+      agent: "€".repeat(64),
+      features: Array.from({ length: 32 }, () => "€".repeat(32))
+    })
+    // Message 2 carries the responder's ephemeral key (32), then the Hello sealed (16-byte tag).
+    assert.isAtMost(32 + MessageCodec.encode(largest).length + 16, SecureChannel.MAX_HANDSHAKE_MESSAGE)
+  })
+
   it.effect("coalesces queued messages into one frame and one write", () =>
     Effect.gen(function*() {
       let rec: ReturnType<typeof recording> | undefined

@@ -23,12 +23,14 @@ import { HandshakeState } from "./noise/HandshakeState.js"
 import { PREAMBLE } from "./Preamble.js"
 
 /**
- * Largest handshake message accepted (IK message 1 is 96 bytes plus its payload).
+ * Largest handshake message accepted: IK message 1 is 96 bytes plus its payload, message 2 is 48
+ * plus the responder's Hello, and the largest Hello the Schema allows (every string at its limit,
+ * in 3-byte UTF-8) encodes to about 3.6 KB.
  *
  * @since 2.0.0
  * @category constants
  */
-export const MAX_HANDSHAKE_MESSAGE = 1024
+export const MAX_HANDSHAKE_MESSAGE = 4096
 
 /**
  * @since 2.0.0
