@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Either, FastCheck as fc } from "effect"
+import { Either, FastCheck as fc, Schema } from "effect"
 import { dh, keyPairFromPrivate } from "../src/protocol/crypto/X25519.js"
 import { pyJson } from "../src/protocol/internal/pyJson.js"
 import * as FiveLayer from "../src/protocol/v1/FiveLayer.js"
@@ -130,5 +130,14 @@ describe("v1 legacy codec against the original's vectors", () => {
   })], ([wire]) => {
     const keys = FiveLayer.deriveSessionKeys(hex(v.x25519.shared_secret_hex))
     assert.isTrue(Either.isLeft(FiveLayer.decrypt(keys, wire)))
+  })
+
+  it("refuses ciphertext longer than the largest body could encrypt to, and nonces that are not nonces", () => {
+    const nonces = { nonce1: "AAAAAAAAAAAAAAAA", nonce2: "AAAAAAAAAAAAAAAA", nonce3: "AAAAAAAAAAAAAAAA" }
+    const wire = { ...nonces, nonce4: "AAAAAAAAAAAAAAAA", nonce5: "AAAAAAAAAAAAAAAA" }
+    const is = Schema.is(FiveLayer.FiveLayerCiphertext)
+    assert.isTrue(is({ ...wire, ciphertext: "A".repeat(262_000) }))
+    assert.isFalse(is({ ...wire, ciphertext: "A".repeat(300_000) }))
+    assert.isFalse(is({ ...wire, nonce5: "A".repeat(65), ciphertext: "AAAA" }))
   })
 })

@@ -7,7 +7,8 @@
 import { Either, Schema } from "effect"
 import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto"
 import { ProtocolError } from "../../domain/Errors.js"
-import { nodeAead } from "../crypto/Aead.js"
+import { MAX_BODY_LENGTH } from "../../domain/Messages.js"
+import { hybridAead } from "../crypto/Aead.js"
 import { hkdf } from "../crypto/Hash.js"
 
 /**
@@ -39,6 +40,15 @@ export const deriveSessionKeys = (shared: Uint8Array): SessionKeys => {
   return keys as unknown as SessionKeys
 }
 
+/** base64 of a 12-byte nonce is 16 characters; anything much longer is not a nonce. */
+const Nonce = Schema.String.pipe(Schema.maxLength(64))
+
+/**
+ * The longest body (3 UTF-8 bytes per UTF-16 unit) with five 16-byte tags, in base64, plus slack:
+ * longer ciphertext is refused before any of it is decoded or decrypted.
+ */
+const MAX_CIPHERTEXT_BASE64 = Math.ceil((MAX_BODY_LENGTH * 3 + 5 * 16) / 3) * 4 + 1024
+
 /**
  * The `encrypted` object of a TEXT_MESSAGE or GROUP_MESSAGE.
  *
@@ -46,12 +56,12 @@ export const deriveSessionKeys = (shared: Uint8Array): SessionKeys => {
  * @category schemas
  */
 export const FiveLayerCiphertext = Schema.Struct({
-  nonce1: Schema.String,
-  nonce2: Schema.String,
-  nonce3: Schema.String,
-  nonce4: Schema.String,
-  nonce5: Schema.String,
-  ciphertext: Schema.String,
+  nonce1: Nonce,
+  nonce2: Nonce,
+  nonce3: Nonce,
+  nonce4: Nonce,
+  nonce5: Nonce,
+  ciphertext: Schema.String.pipe(Schema.maxLength(MAX_CIPHERTEXT_BASE64)),
   version: Schema.optional(Schema.Unknown),
   layers: Schema.optional(Schema.Unknown)
 })
@@ -62,7 +72,7 @@ const isAes = (layer: number) => layer % 2 === 0
 const sealLayer = (layer: number, key: Uint8Array, nonce: Uint8Array, input: Uint8Array): Uint8Array => {
   if (!isAes(layer)) {
     const out = new Uint8Array(input.length + 16)
-    nodeAead.seal(out, key, nonce, null, input)
+    hybridAead.seal(out, key, nonce, null, input)
     return out
   }
   const cipher = createCipheriv("aes-256-gcm", key, nonce)
@@ -75,7 +85,7 @@ const openLayer = (layer: number, key: Uint8Array, nonce: Uint8Array, input: Uin
   if (input.length < 16) return undefined
   if (!isAes(layer)) {
     const out = new Uint8Array(input.length - 16)
-    return nodeAead.open(out, key, nonce, null, input) ? out : undefined
+    return hybridAead.open(out, key, nonce, null, input) ? out : undefined
   }
   try {
     const decipher = createDecipheriv("aes-256-gcm", key, nonce)
