@@ -2,7 +2,7 @@
 // The `jarvis` executable: runs the bundled CLI (jarvis.cjs) from V8's code cache when the cache
 // matches this Node.js, which saves compiling ~1 MB of JavaScript on every cold start. Without a
 // usable cache it runs the same code compiled from source and tries to leave a cache behind.
-import { readFileSync, renameSync, writeFileSync } from "node:fs"
+import { accessSync, constants, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs"
 import { createRequire } from "node:module"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
@@ -24,15 +24,25 @@ const script = new Script(
   // The wrapper's first line does not count, so positions match the file and its source map.
   { filename: file, lineOffset: -1, cachedData }
 )
-if (cachedData === undefined || script.cachedDataRejected || process.env.JARVIS_WRITE_CODE_CACHE === "1") {
+const writable = () => {
+  try {
+    accessSync(dir, constants.W_OK)
+    return true
+  } catch {
+    return false // a read-only install: run without a cache, and do not build one at every exit
+  }
+}
+if (
+  (cachedData === undefined || script.cachedDataRejected || process.env.JARVIS_WRITE_CODE_CACHE === "1") && writable()
+) {
   // At exit the cache also holds every function this run compiled lazily.
   process.once("exit", () => {
+    const temp = `${cacheFile}.${process.pid}`
     try {
-      const temp = `${cacheFile}.${process.pid}`
       writeFileSync(temp, script.createCachedData())
       renameSync(temp, cacheFile)
     } catch {
-      // A read-only install: run without a cache.
+      rmSync(temp, { force: true })
     }
   })
 }

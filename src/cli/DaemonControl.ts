@@ -3,7 +3,7 @@
  *
  * @since 2.0.0
  */
-import { Context, Effect, Layer, Schedule } from "effect"
+import { Context, Data, Effect, Layer, Schedule } from "effect"
 import type { Scope } from "effect"
 import { spawn } from "node:child_process"
 import * as Fs from "node:fs"
@@ -97,4 +97,19 @@ export const stop = (dataDir: string) =>
         while: (exists) => exists
       })
     )
+    // The waits above end quietly when their time is up: say so if the daemon is still there.
+    if (yield* isRunning(dataDir)) {
+      return yield* new DaemonStillRunning({ message: "The daemon did not stop within 20 seconds" })
+    }
+    if (Fs.existsSync(pid)) {
+      return yield* new DaemonStillRunning({ message: `The daemon stopped answering but ${pid} is still there` })
+    }
   })
+
+/**
+ * `stop` waited and the daemon is still there.
+ *
+ * @since 2.0.0
+ * @category errors
+ */
+export class DaemonStillRunning extends Data.TaggedError("DaemonStillRunning")<{ readonly message: string }> {}

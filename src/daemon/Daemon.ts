@@ -7,7 +7,7 @@
  * @since 2.0.0
  */
 import type { SqlError } from "@effect/sql/SqlError"
-import { Clock, Context, Deferred, Effect, Exit, Layer, Option, Ref, Scope } from "effect"
+import { Cause, Clock, Context, Deferred, Effect, Exit, Layer, Option, Ref, Scope } from "effect"
 import { Listener } from "../actors/Listener.js"
 import { Locked } from "../domain/Api.js"
 import type { DaemonStatus, ProfileView } from "../domain/Api.js"
@@ -137,10 +137,13 @@ export const make = (options: DaemonOptions) =>
         ).pipe(Effect.exit)
         if (Exit.isFailure(built)) {
           yield* Scope.close(scope, built)
-          const error = built.cause
+          yield* Effect.logError("cannot start networking and storage", built.cause)
+          const failure = Cause.failureOption(built.cause)
           return yield* new InvalidInput({
             detail: `cannot start networking and storage: ${
-              error._tag === "Fail" ? (error.error as TransportErrorLike | SqlError).message : "internal error"
+              Option.isSome(failure)
+                ? (failure.value as TransportErrorLike | SqlError).message
+                : "internal error (see the daemon log)"
             }`
           })
         }

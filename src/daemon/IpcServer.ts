@@ -382,17 +382,37 @@ export const make = (options: IpcServerOptions) =>
     return address
   })
 
+/**
+ * Creates the socket's directory 0700, or checks an existing one: it must be a real directory of
+ * ours that nobody else can enter (the temp-dir fallback for long paths could have been made
+ * first by another user, who could then swap the socket and read passwords). Returns a problem.
+ */
+const ensurePrivateDir = (dir: string): string | undefined => {
+  Fs.mkdirSync(dir, { recursive: true, mode: 0o700 })
+  const stat = Fs.lstatSync(dir)
+  if (!stat.isDirectory()) return `${dir} is not a directory`
+  if (process.getuid !== undefined && stat.uid !== process.getuid()) return `${dir} belongs to another user`
+  if ((stat.mode & 0o077) !== 0) Fs.chmodSync(dir, 0o700)
+  return undefined
+}
+
 const listen = (endpoint: IpcEndpoint, onConnection: (socket: Net.Socket) => void) =>
   Effect.acquireRelease(
     Effect.async<readonly [Net.Server, IpcEndpoint], Error>((resume) => {
       const server = Net.createServer({ noDelay: true }, onConnection)
-      server.once("error", (error) => resume(Effect.fail(error)))
+      let restoreUmask = () => {}
+      server.once("error", (error) => {
+        restoreUmask()
+        resume(Effect.fail(error))
+      })
       if (endpoint._tag === "Unix") {
-        Fs.mkdirSync(Path.dirname(endpoint.path), { recursive: true, mode: 0o700 })
+        const problem = ensurePrivateDir(Path.dirname(endpoint.path))
+        if (problem !== undefined) return resume(Effect.fail(new Error(problem)))
         Fs.rmSync(endpoint.path, { force: true })
         const previous = process.umask(0o177)
+        restoreUmask = () => process.umask(previous)
         server.listen(endpoint.path, () => {
-          process.umask(previous)
+          restoreUmask()
           Fs.chmodSync(endpoint.path, 0o600)
           resume(Effect.succeed([server, endpoint] as const))
         })

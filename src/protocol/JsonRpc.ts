@@ -4,7 +4,8 @@
  *
  * - a streaming method (`events.subscribe`) answers with notifications
  *   `{"jsonrpc":"2.0","method":"stream","params":{"id":<request id>,"items":[...]}}`
- *   and ends with an ordinary response to its request (result `null`, or an error);
+ *   and ends with an ordinary response to its request (result `null`, or an error) — unless the
+ *   client cancelled it with `$/cancel`, whose own `null` answer is then the last word;
  * - application errors use codes -32001.. and carry the typed error in `error.data` (`_tag`,
  *   `reason`, ...); see docs/API.md.
  *
