@@ -123,6 +123,7 @@ describe("durable store", () => {
           ])
           assert.isTrue(yield* history.cancel("m4" as MessageId))
           assert.isFalse(yield* history.cancel("m2" as MessageId), "in flight: too late to cancel")
+          yield* outbox.requeue(peer.uid) // the link dropped with m2 in flight
         })
       )
       yield* session(
@@ -133,6 +134,22 @@ describe("durable store", () => {
           assert.strictEqual(yield* outbox.depth(peer.uid), 2, "m2 (in flight, unacked) and m3 remain")
           const statuses = (yield* history.page(peer.uid, { limit: 10 })).messages.map((m) => m.status)
           assert.deepStrictEqual(statuses, ["delivered", "delivered", "queued", "queued", "cancelled"])
+          assert.deepStrictEqual(
+            (yield* history.pending(peer.uid)).map((p) => [p.id, p.attempts]),
+            [["m2", 1], ["m3", 0]],
+            "attempts survive a restart"
+          )
+          yield* outbox.clear(peer.uid) // the contact was removed
+        })
+      )
+      yield* session(
+        dir,
+        Effect.gen(function*() {
+          const outbox = yield* Outbox
+          const history = yield* MessageStore.History
+          assert.strictEqual(yield* outbox.depth(peer.uid), 0, "a removed contact's queue is gone for good")
+          const statuses = (yield* history.page(peer.uid, { limit: 10 })).messages.map((m) => m.status)
+          assert.deepStrictEqual(statuses, ["delivered", "delivered", "cancelled", "cancelled", "cancelled"])
         })
       )
     }))

@@ -70,6 +70,8 @@ const INSERT_OUTGOING = `INSERT INTO messages (contact, id, outgoing, sent_at, s
   ON CONFLICT (contact, outgoing, id) DO NOTHING
   RETURNING seq`
 const INSERT_OUTBOX = "INSERT INTO outbox (message_seq, contact, expires_at) VALUES (?, ?, ?)"
+const UPDATE_ATTEMPTS = `UPDATE outbox SET attempts = ?
+  WHERE message_seq = (SELECT seq FROM messages WHERE contact = ? AND outgoing = 1 AND id = ?)`
 
 const chunks = <A>(items: ReadonlyArray<A>, size = CHUNK): Array<ReadonlyArray<A>> => {
   const out: Array<ReadonlyArray<A>> = []
@@ -87,9 +89,11 @@ export const make = (options: { readonly capacity: number }) =>
     const log = yield* EventLog
     const { sealed, sql } = store
     const boxes = new Map<Uid, Box>()
-    const queuedAt = new Map<MessageId, number>()
-    const attempts = new Map<MessageId, number>()
-    const expiries = new Map<MessageId, number>()
+    // Per queued message, keyed by contact and id (ids are unique only per contact; a uid is 32
+    // hex digits, so the concatenation is unambiguous). A message's queue time is its sentAt.
+    const attempts = new Map<string, number>()
+    const expiries = new Map<string, number>()
+    const keyOf = (contact: Uid, id: MessageId) => contact + id
 
     const box = (contact: Uid): Box => {
       let b = boxes.get(contact)
@@ -97,14 +101,21 @@ export const make = (options: { readonly capacity: number }) =>
       return b
     }
 
-    const forgetMessage = (id: MessageId) => {
-      queuedAt.delete(id)
-      attempts.delete(id)
-      expiries.delete(id)
+    const forgetMessage = (contact: Uid, id: MessageId) => {
+      attempts.delete(keyOf(contact, id))
+      expiries.delete(keyOf(contact, id))
     }
 
-    const expiryOf = (id: MessageId): { readonly expiresAt?: number } => {
-      const at = expiries.get(id)
+    /** Forgets a contact's queue: its boxes and the metadata of everything in them. */
+    const dropBox = (contact: Uid) => {
+      const b = boxes.get(contact)
+      if (b === undefined) return
+      for (const m of [...b.inflightMessages(), ...b.readyMessages()]) forgetMessage(contact, m.id)
+      boxes.delete(contact)
+    }
+
+    const expiryOf = (contact: Uid, id: MessageId): { readonly expiresAt?: number } => {
+      const at = expiries.get(keyOf(contact, id))
       return at === undefined ? {} : { expiresAt: at }
     }
 
@@ -126,9 +137,8 @@ export const make = (options: { readonly capacity: number }) =>
           sentAt: row.sent_at
         }
       box(row.contact as Uid).push(message)
-      queuedAt.set(message.id, row.sent_at)
-      attempts.set(message.id, row.attempts)
-      if (row.expires_at !== null) expiries.set(message.id, row.expires_at)
+      attempts.set(keyOf(row.contact as Uid, message.id), row.attempts)
+      if (row.expires_at !== null) expiries.set(keyOf(row.contact as Uid, message.id), row.expires_at)
     }
 
     const toEntry = (row: Row): HistoryEntry | undefined => {
@@ -176,8 +186,7 @@ export const make = (options: { readonly capacity: number }) =>
             })
           ).pipe(Effect.orDie)
           if (!inserted) return
-          queuedAt.set(message.id, message.sentAt)
-          if (expiresAt !== undefined) expiries.set(message.id, expiresAt)
+          if (expiresAt !== undefined) expiries.set(keyOf(contact, message.id), expiresAt)
           b.push(message)
         }),
       attach: (contact, onReady) => {
@@ -186,7 +195,7 @@ export const make = (options: { readonly capacity: number }) =>
           ...cursor,
           take: (max, maxBytes) => {
             const taken = cursor.take(max, maxBytes)
-            for (const m of taken) attempts.set(m.id, (attempts.get(m.id) ?? 0) + 1)
+            for (const m of taken) attempts.set(keyOf(contact, m.id), (attempts.get(keyOf(contact, m.id)) ?? 0) + 1)
             return taken
           }
         }
@@ -207,12 +216,40 @@ export const make = (options: { readonly capacity: number }) =>
             }),
             () => [{ _tag: "ReceiptReceived", contact, kind: "delivered", ids: acked, at }]
           ).pipe(Effect.orDie)
-          for (const id of acked) forgetMessage(id)
+          for (const id of acked) forgetMessage(contact, id)
           return acked
         }),
-      requeue: (contact) => Effect.sync(() => boxes.get(contact)?.requeue()),
+      // The link dropped: what was in flight goes back to the queue, each a failed attempt, and the
+      // counts are written so that `outbox.list` still shows them after a restart.
+      requeue: (contact) =>
+        Effect.suspend(() => {
+          const b = boxes.get(contact)
+          if (b === undefined) return Effect.void
+          const inflight = b.inflightMessages()
+          b.requeue()
+          if (inflight.length === 0) return Effect.void
+          return store.write(Effect.forEach(
+            inflight,
+            (m) => store.exec(UPDATE_ATTEMPTS, [attempts.get(keyOf(contact, m.id)) ?? 0, contact, m.id]),
+            { discard: true }
+          )).pipe(Effect.orDie)
+        }),
       depth: (contact) => Effect.sync(() => boxes.get(contact)?.size ?? 0),
-      clear: (contact) => Effect.sync(() => void boxes.delete(contact))
+      // The contact is gone: its queued messages will never be delivered. They stay in the history
+      // as cancelled (the daemon then deletes that history too).
+      clear: (contact) =>
+        Effect.suspend(() => {
+          if (!boxes.has(contact)) return Effect.void
+          dropBox(contact)
+          return store.write(
+            Effect.gen(function*() {
+              const sql = yield* SqlClient.SqlClient
+              yield* sql`DELETE FROM outbox WHERE contact = ${contact}`
+              yield* sql`UPDATE messages SET status = 'cancelled'
+                WHERE contact = ${contact} AND outgoing = 1 AND status = 'queued'`
+            })
+          ).pipe(Effect.orDie)
+        })
     })
 
     const inbox = Inbox.of({
@@ -317,9 +354,9 @@ export const make = (options: { readonly capacity: number }) =>
                   id: m.id,
                   contact: uid,
                   state,
-                  attempts: attempts.get(m.id) ?? 0,
-                  queuedAt: queuedAt.get(m.id) ?? m.sentAt,
-                  ...expiryOf(m.id)
+                  attempts: attempts.get(keyOf(uid, m.id)) ?? 0,
+                  queuedAt: m.sentAt,
+                  ...expiryOf(uid, m.id)
                 })
               }
             }
@@ -339,14 +376,14 @@ export const make = (options: { readonly capacity: number }) =>
                   WHERE contact = ${contact} AND outgoing = 1 AND id = ${id}`
               })
             )
-            forgetMessage(id)
+            forgetMessage(contact, id)
             return true
           }
           return false
         }),
       forget: (contact) =>
         Effect.gen(function*() {
-          boxes.delete(contact)
+          dropBox(contact)
           yield* store.write(
             Effect.gen(function*() {
               const sql = yield* SqlClient.SqlClient
@@ -362,7 +399,9 @@ export const make = (options: { readonly capacity: number }) =>
       if (expiries.size === 0) return
       const now = yield* Clock.currentTimeMillis
       for (const [contact, b] of boxes) {
-        const expired = b.readyMessages().filter((m) => (expiries.get(m.id) ?? Infinity) <= now && b.remove(m.id))
+        const expired = b.readyMessages().filter((m) =>
+          (expiries.get(keyOf(contact, m.id)) ?? Infinity) <= now && b.remove(m.id)
+        )
         if (expired.length === 0) continue
         const ids = expired.map((m) => m.id)
         yield* log.record(
@@ -377,7 +416,7 @@ export const make = (options: { readonly capacity: number }) =>
           }),
           () => [{ _tag: "MessageExpired", contact, ids, at: now }]
         )
-        for (const id of ids) forgetMessage(id)
+        for (const id of ids) forgetMessage(contact, id)
       }
     })
     yield* Effect.forkScoped(Effect.repeat(Effect.ignore(expire), Schedule.spaced("1 second")))

@@ -162,7 +162,7 @@ export const run = (deps: SessionDeps): Effect.Effect<never, SessionEnd> =>
       if (now >= deadline) return fail(`no traffic for ${Duration.format(settings.deadAfter)}`)
       if (now >= nextPing) {
         yield* sendPing()
-        nextPing += pingEvery
+        nextPing = now + pingEvery // after a late tick: one ping, not one per missed interval
       }
       if (now >= nextRekey) {
         yield* channel.rekey
@@ -189,11 +189,15 @@ export const run = (deps: SessionDeps): Effect.Effect<never, SessionEnd> =>
     const handle = (batch: ReadonlyArray<WireMessage>, now: number) =>
       Effect.gen(function*() {
         const delivered = batch.filter(isDeliverable)
-        if (delivered.length > 0) {
-          const ids = yield* inbox.deliver(contact, delivered, now)
-          if (channel.supportsReceipts) {
-            for (let i = 0; i < ids.length; i += MAX_IDS) control.push({ _tag: "Ack", ids: ids.slice(i, i + MAX_IDS) })
-          }
+        const acked: Array<MessageId> = []
+        for (const message of batch) if (message._tag === "Ack") acked.push(...message.ids)
+        // Storing what arrived and settling what the peer acknowledged share one store commit.
+        const [ids] = yield* Effect.all([
+          delivered.length > 0 ? inbox.deliver(contact, delivered, now) : Effect.succeed([]),
+          acked.length > 0 ? outbox.ack(uid, acked, now) : Effect.void
+        ], { concurrency: "unbounded" })
+        if (channel.supportsReceipts) {
+          for (let i = 0; i < ids.length; i += MAX_IDS) control.push({ _tag: "Ack", ids: ids.slice(i, i + MAX_IDS) })
         }
         for (const message of batch) {
           switch (message._tag) {
@@ -207,10 +211,6 @@ export const run = (deps: SessionDeps): Effect.Effect<never, SessionEnd> =>
                 hooks.onRtt(now - ping.sentAt)
                 if (ping.reply !== undefined) yield* Deferred.succeed(ping.reply, now - ping.sentAt)
               }
-              break
-            }
-            case "Ack": {
-              yield* outbox.ack(uid, message.ids, now)
               break
             }
             case "Read":
