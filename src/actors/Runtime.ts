@@ -4,7 +4,7 @@
  *
  * @since 2.0.0
  */
-import { Clock, Context, Effect, Layer, Option, Schema } from "effect"
+import { Array as Arr, Clock, Context, Effect, Layer, Option, Schema } from "effect"
 import type { Queue, Scope, Stream } from "effect"
 import { randomBytes } from "node:crypto"
 import type { MailboxFull, NotConnected } from "../domain/Errors.js"
@@ -13,7 +13,7 @@ import type { LinkHealth, RuntimeEvent } from "../domain/Events.js"
 import type { MessageId, Uid } from "../domain/Ids.js"
 import { MessageId as MessageIdSchema } from "../domain/Ids.js"
 import type { Text } from "../domain/Messages.js"
-import { MAX_BODY_LENGTH } from "../domain/Messages.js"
+import { MAX_BODY_LENGTH, MAX_IDS } from "../domain/Messages.js"
 import { ContactBook } from "../services/ContactBook.js"
 import { Events } from "../services/Events.js"
 import type { Profile } from "../services/Identity.js"
@@ -145,7 +145,7 @@ export const make = Effect.gen(function*() {
     typing: (contact, active) => supervisor.sendControl(contact, { _tag: "Typing", active }),
     sendReadReceipts: (contact, ids) =>
       Effect.forEach(
-        Array.from({ length: Math.ceil(ids.length / 1024) }, (_, i) => ids.slice(i * 1024, (i + 1) * 1024)),
+        Arr.chunksOf(ids, MAX_IDS),
         (part) => supervisor.sendControl(contact, { _tag: "Read", ids: part }),
         { discard: true }
       ),

@@ -51,8 +51,14 @@ export type GroupId = typeof GroupId.Type
  * @since 2.0.0
  * @category ids
  */
+export const MESSAGE_ID_PATTERN = /^[A-Za-z0-9._:-]{1,64}$/
+
+/**
+ * @since 2.0.0
+ * @category ids
+ */
 export const MessageId = Schema.String.pipe(
-  Schema.pattern(/^[A-Za-z0-9._:-]{1,64}$/),
+  Schema.pattern(MESSAGE_ID_PATTERN),
   Schema.brand("MessageId"),
   Schema.annotations({ identifier: "MessageId", description: "1-64 characters of [A-Za-z0-9._:-]" })
 )

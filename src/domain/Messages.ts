@@ -25,7 +25,15 @@ const EpochMillis = Schema.Int.pipe(
 export const MAX_BODY_LENGTH = 64 * 1024
 
 const Body = Schema.String.pipe(Schema.maxLength(MAX_BODY_LENGTH))
-const Ids = Schema.Array(MessageId).pipe(Schema.maxItems(1024))
+/**
+ * Most message ids one Ack or Read carries.
+ *
+ * @since 2.0.0
+ * @category constants
+ */
+export const MAX_IDS = 1024
+
+const Ids = Schema.Array(MessageId).pipe(Schema.maxItems(MAX_IDS))
 
 /**
  * First message on every link, in each direction.

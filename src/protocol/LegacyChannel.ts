@@ -22,6 +22,7 @@ import { sha256 } from "./crypto/Hash.js"
 import type { KeyPair } from "./crypto/X25519.js"
 import { dh } from "./crypto/X25519.js"
 import { ByteQueue } from "./internal/ByteQueue.js"
+import { V1_KEY_RECORD_PREFIX } from "./Preamble.js"
 import type { SessionKeys } from "./v1/FiveLayer.js"
 import * as FiveLayer from "./v1/FiveLayer.js"
 import type { Frame } from "./v1/Frame.js"
@@ -39,16 +40,14 @@ export interface LegacyOptions {
   readonly maxPayloadBytes?: number | undefined
 }
 
-const KEY_RECORD_LENGTH = Uint8Array.of(0, 0, 0, 32)
-
-const keyRecord = (publicKey: Uint8Array) => [KEY_RECORD_LENGTH, publicKey]
+const keyRecord = (publicKey: Uint8Array) => [V1_KEY_RECORD_PREFIX, publicKey]
 
 const handshakeError = (detail: string) => new ProtocolError({ reason: "Handshake", detail })
 
 const readKeyRecord = (stream: ByteStream, queue: ByteQueue) =>
   Effect.gen(function*() {
     const length = yield* readExactly(stream, queue, 4)
-    if (!bytesEqual(length, KEY_RECORD_LENGTH)) return yield* handshakeError("key record length is not 32")
+    if (!bytesEqual(length, V1_KEY_RECORD_PREFIX)) return yield* handshakeError("key record length is not 32")
     return (yield* readExactly(stream, queue, 32)).slice() as PublicKey
   })
 

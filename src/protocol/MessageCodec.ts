@@ -9,6 +9,7 @@ import { Either, ParseResult, Schema, SchemaAST } from "effect"
 import { Packr, Unpackr } from "msgpackr"
 import { ProtocolError } from "../domain/Errors.js"
 import type { MessageId } from "../domain/Ids.js"
+import { MESSAGE_ID_PATTERN } from "../domain/Ids.js"
 import type { WireMessage } from "../domain/Messages.js"
 import * as Messages from "../domain/Messages.js"
 
@@ -65,11 +66,10 @@ export const encode = (message: WireMessage): Uint8Array => {
   return packr.pack(array)
 }
 
-const MESSAGE_ID = /^[A-Za-z0-9._:-]{1,64}$/
-const isMessageId = (u: unknown): u is MessageId => typeof u === "string" && MESSAGE_ID.test(u)
+const isMessageId = (u: unknown): u is MessageId => typeof u === "string" && MESSAGE_ID_PATTERN.test(u)
 const isSeq = (u: unknown): u is number => Number.isSafeInteger(u) && (u as number) >= 0
 const isIds = (u: unknown): u is ReadonlyArray<MessageId> =>
-  Array.isArray(u) && u.length <= 1024 && u.every(isMessageId)
+  Array.isArray(u) && u.length <= Messages.MAX_IDS && u.every(isMessageId)
 
 /**
  * Hand-written checks for the messages that dominate traffic, equal to the Schema checks (a

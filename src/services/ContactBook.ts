@@ -43,21 +43,6 @@ export class ContactBook extends Context.Tag("jarvis/ContactBook")<ContactBook, 
 const keyOf = (publicKey: Uint8Array) => Buffer.from(publicKey).toString("hex")
 
 /**
- * Checks shared by every implementation: unique uid and unique key.
- *
- * @since 2.0.0
- * @category validation
- */
-export const checkNew = (existing: ReadonlyArray<Contact>, contact: Contact): Effect.Effect<void, ContactError> => {
-  if (existing.some((c) => c.uid === contact.uid)) {
-    return new ContactError({ reason: "AlreadyExists", detail: contact.username })
-  }
-  const sameKey = existing.find((c) => keyOf(c.publicKey) === keyOf(contact.publicKey))
-  if (sameKey !== undefined) return new ContactError({ reason: "KeyInUse", detail: sameKey.username })
-  return Effect.void
-}
-
-/**
  * Where changes are made durable before they take effect (nothing, in memory).
  *
  * @since 2.0.0

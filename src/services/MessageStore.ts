@@ -9,7 +9,7 @@
  */
 import { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
-import { Clock, Context, Effect, Layer, Option, Schedule } from "effect"
+import { Array as Arr, Clock, Context, Effect, Layer, Option, Schedule } from "effect"
 import type { Contact } from "../domain/Contact.js"
 import { MailboxFull } from "../domain/Errors.js"
 import type { MessageReceived } from "../domain/Events.js"
@@ -73,11 +73,7 @@ const INSERT_OUTBOX = "INSERT INTO outbox (message_seq, contact, expires_at) VAL
 const UPDATE_ATTEMPTS = `UPDATE outbox SET attempts = ?
   WHERE message_seq = (SELECT seq FROM messages WHERE contact = ? AND outgoing = 1 AND id = ?)`
 
-const chunks = <A>(items: ReadonlyArray<A>, size = CHUNK): Array<ReadonlyArray<A>> => {
-  const out: Array<ReadonlyArray<A>> = []
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size))
-  return out
-}
+const chunks = <A>(items: ReadonlyArray<A>) => Arr.chunksOf(items, CHUNK)
 
 /**
  * @since 2.0.0

@@ -6,10 +6,11 @@
  * pings, the dead-link deadline and rekeys are one entry in the runtime's shared timers.
  * The session ends with a reason; a defect kills the actor.
  */
-import { Cause, Clock, Data, Deferred, Duration, Effect } from "effect"
+import { Array as Arr, Cause, Clock, Data, Deferred, Duration, Effect } from "effect"
 import type { Contact } from "../../domain/Contact.js"
 import type { MessageId } from "../../domain/Ids.js"
 import type { Deliverable, WireMessage } from "../../domain/Messages.js"
+import { MAX_IDS } from "../../domain/Messages.js"
 import type { Channel } from "../../protocol/Channel.js"
 import type { EventsShape } from "../../services/Events.js"
 import type { InboxShape } from "../../services/Inbox.js"
@@ -52,7 +53,6 @@ export interface SessionDeps {
   readonly fork: (effect: Effect.Effect<void>) => unknown
 }
 
-const MAX_IDS = 1024
 const PING_MEMORY = 16
 /** Text per write: big enough to amortise a syscall, small enough to keep latency and memory low. */
 const WRITE_BYTES = 256 * 1024
@@ -197,7 +197,7 @@ export const run = (deps: SessionDeps): Effect.Effect<never, SessionEnd> =>
           acked.length > 0 ? outbox.ack(uid, acked, now) : Effect.void
         ], { concurrency: "unbounded" })
         if (channel.supportsReceipts) {
-          for (let i = 0; i < ids.length; i += MAX_IDS) control.push({ _tag: "Ack", ids: ids.slice(i, i + MAX_IDS) })
+          for (const part of Arr.chunksOf(ids, MAX_IDS)) control.push({ _tag: "Ack", ids: part })
         }
         for (const message of batch) {
           switch (message._tag) {

@@ -27,7 +27,6 @@ export const hmacSha256 = (key: Uint8Array, ...parts: ReadonlyArray<Uint8Array>)
 
 const ONE = Uint8Array.of(1)
 const TWO = Uint8Array.of(2)
-const THREE = Uint8Array.of(3)
 
 /**
  * Noise's HKDF(chaining_key, input_key_material) with two outputs.
@@ -40,23 +39,6 @@ export const noiseHkdf2 = (chainingKey: Uint8Array, ikm: Uint8Array): readonly [
   const out1 = hmacSha256(temp, ONE)
   const out2 = hmacSha256(temp, out1, TWO)
   return [out1, out2]
-}
-
-/**
- * Noise's HKDF with three outputs.
- *
- * @since 2.0.0
- * @category kdf
- */
-export const noiseHkdf3 = (
-  chainingKey: Uint8Array,
-  ikm: Uint8Array
-): readonly [Uint8Array, Uint8Array, Uint8Array] => {
-  const temp = hmacSha256(chainingKey, ikm)
-  const out1 = hmacSha256(temp, ONE)
-  const out2 = hmacSha256(temp, out1, TWO)
-  const out3 = hmacSha256(temp, out2, THREE)
-  return [out1, out2, out3]
 }
 
 /**

@@ -37,14 +37,6 @@ export class CipherState {
     return this.key !== undefined
   }
 
-  get nonce(): number {
-    return this.counter
-  }
-
-  setNonce(nonce: number): void {
-    this.counter = nonce
-  }
-
   private nextNonce(): Uint8Array {
     if (this.counter >= MAX_NONCE) throw new RangeError("Noise nonce exhausted")
     const n = this.counter++

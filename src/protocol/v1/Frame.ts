@@ -109,11 +109,6 @@ export class FrameDecoder {
     this.queue.push(chunk)
   }
 
-  /** Takes `n` raw bytes (the unframed key record), or `undefined` if fewer are buffered. */
-  takeRaw(n: number): Uint8Array | undefined {
-    return this.queue.length >= n ? this.queue.read(n) : undefined
-  }
-
   next(): Either.Either<Frame | undefined, ProtocolError> {
     if (this.queue.length < HEADER_BYTES) return Either.right(undefined)
     const version = this.queue.byteAt(0)
@@ -139,25 +134,6 @@ export class FrameDecoder {
     return Either.right({ type, payload: payload as Frame["payload"] })
   }
 }
-
-/**
- * @since 2.0.0
- * @category schemas
- */
-export const HandshakePayload = Schema.Struct({
-  uid: Schema.String,
-  username: Schema.String,
-  public_key: Schema.String,
-  protocol_version: Schema.optional(Schema.Unknown)
-})
-
-/**
- * @since 2.0.0
- * @category schemas
- */
-export const HandshakeResponsePayload = Schema.Struct({
-  accepted: Schema.optional(Schema.Unknown)
-})
 
 const Timestamp = Schema.String.pipe(Schema.maxLength(64))
 const LooseId = Schema.String.pipe(Schema.maxLength(256))
