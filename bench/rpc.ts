@@ -8,6 +8,7 @@ import * as Fs from "node:fs"
 import * as Net from "node:net"
 import * as Os from "node:os"
 import * as Path from "node:path"
+import * as Paths from "../src/daemon/Paths.js"
 
 export const JARVIS = Path.resolve("dist/jarvis.mjs")
 
@@ -107,7 +108,7 @@ export const startDaemon = async (name: string, env: Record<string, string> = {}
     env: childEnv,
     stdio: "ignore"
   })
-  const socket = Path.join(home, "jarvis.sock")
+  const socket = Paths.make(home).socket
   const rpc = await waitForSocket(socket)
   await rpc.call("identity.unlock", { password: PASSWORD })
   const stop = async () => {

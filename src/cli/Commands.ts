@@ -43,12 +43,15 @@ const context = Effect.map(jarvis, ({ home, json }) => ({
 
 type Client = JarvisClient["Type"]
 
-const withClient = <A, E, R>(f: (client: Client, json: boolean, dataDir: string) => Effect.Effect<A, E, R>) =>
+const withClient = <A, E, R>(f: (client: Client, json: boolean) => Effect.Effect<A, E, R>) =>
   Effect.flatMap(
     context,
-    ({ dataDir, json }) =>
-      Effect.scoped(Effect.flatMap(DaemonControl.connect(dataDir), (client) => f(client, json, dataDir)))
+    ({ dataDir, json }) => Effect.scoped(Effect.flatMap(DaemonControl.connect(dataDir), (client) => f(client, json)))
   )
+
+/** uid → username, for human output. */
+const contactNames = (client: Client) =>
+  Effect.map(client.contacts.list(), (all) => new Map(all.map((c) => [c.uid as string, c.username])))
 
 const contactArg = Args.text({ name: "contact" }).pipe(
   Args.withDescription("a username, a uid, or a unique uid prefix")
@@ -197,7 +200,7 @@ const init = Command.make("init", {
         const Identity = yield* loadIdentity
         const store = yield* Identity.make(dataDir)
         const created = yield* store.create({ username: name, password, listenPort: port })
-        return { ...created.profile, publicKey: Buffer.from(created.profile.publicKey).toString("base64") }
+        return Identity.profileView(created.profile)
       }).pipe(Effect.provide(NodeContext.layer))
     yield* emit(json, profile, () =>
       [
@@ -470,7 +473,7 @@ const status = Command.make("status", {}, () =>
       const links = yield* client.links.status()
       const unread = daemonStatus.state === "unlocked" ? yield* client.messages.unread() : { total: 0, byContact: {} }
       const names = daemonStatus.state === "unlocked"
-        ? new Map((yield* client.contacts.list()).map((c) => [c.uid as string, c.username]))
+        ? yield* contactNames(client)
         : new Map<string, string>()
       yield* emit(json, { daemon: daemonStatus, links, unread }, () =>
         [
@@ -528,7 +531,7 @@ const watch = Command.make("watch", {
 }, ({ from }) =>
   withClient((client, json) =>
     Effect.gen(function*() {
-      const names = new Map((yield* client.contacts.list()).map((c) => [c.uid as string, c.username]))
+      const names = yield* contactNames(client)
       yield* client.events.subscribe({ from: Option.getOrUndefined(from) }).pipe(
         Stream.runForEach((e) => (json ? Console.log(JSON.stringify(e)) : Console.log(describeEvent(e, names))))
       )
@@ -542,7 +545,7 @@ const outboxList = Command.make(
     withClient((client, json) =>
       Effect.gen(function*() {
         const pending = yield* client.outbox.list({ contact: Option.getOrUndefined(contact) })
-        const names = new Map((yield* client.contacts.list()).map((c) => [c.uid as string, c.username]))
+        const names = yield* contactNames(client)
         yield* emit(json, pending, () =>
           pending.length === 0 ? "Nothing waiting" : table([
             ["ID", "CONTACT", "STATE", "ATTEMPTS", "QUEUED", "NEXT RETRY"],
@@ -643,4 +646,4 @@ export const command = jarvis.pipe(
  * @since 2.0.0
  * @category running
  */
-export const run = Command.run(command, { name: "jarvis", version: "2.0.0" })
+export const run = Command.run(command, { name: "jarvis", version: ApiSchema.VERSION })

@@ -14,9 +14,10 @@ import type { DaemonStatus, ProfileView } from "../domain/Api.js"
 import type { IdentityError } from "../domain/Errors.js"
 import { InvalidInput } from "../domain/Errors.js"
 import * as Embedded from "../Embedded.js"
+import * as ApiSchema from "../protocol/ApiSchema.js"
 import type { EventLog, RetentionOptions } from "../services/EventLog.js"
-import type { Profile, UnlockedIdentity } from "../services/Identity.js"
-import { IdentityStore } from "../services/Identity.js"
+import type { UnlockedIdentity } from "../services/Identity.js"
+import { IdentityStore, profileView } from "../services/Identity.js"
 import type { History } from "../services/MessageStore.js"
 import type { RuntimeSettings } from "../services/RuntimeConfig.js"
 import type { Store } from "../services/Store.js"
@@ -26,7 +27,7 @@ import type { Transport } from "../services/Transport.js"
  * @since 2.0.0
  * @category constants
  */
-export const VERSION = "2.0.0"
+export const VERSION = ApiSchema.VERSION
 
 /**
  * The services of an unlocked daemon.
@@ -73,19 +74,6 @@ export interface DaemonShape {
  * @category services
  */
 export class Daemon extends Context.Tag("jarvis/Daemon")<Daemon, DaemonShape>() {}
-
-/**
- * @since 2.0.0
- * @category views
- */
-export const profileView = (profile: Profile): ProfileView => ({
-  uid: profile.uid,
-  username: profile.username,
-  fingerprint: profile.fingerprint,
-  publicKey: Buffer.from(profile.publicKey).toString("base64"),
-  listenPort: profile.listenPort,
-  createdAt: profile.createdAt
-})
 
 /**
  * @since 2.0.0

@@ -20,11 +20,11 @@ import { fingerprintOf } from "../domain/Keys.js"
 import * as ContactCode from "../protocol/ContactCode.js"
 import { ContactBook } from "../services/ContactBook.js"
 import { EventLog } from "../services/EventLog.js"
-import { IdentityStore } from "../services/Identity.js"
+import { IdentityStore, profileView } from "../services/Identity.js"
 import { History } from "../services/MessageStore.js"
 import { RuntimeConfig } from "../services/RuntimeConfig.js"
 import type { Unlocked } from "./Daemon.js"
-import { Daemon, profileView } from "./Daemon.js"
+import { Daemon } from "./Daemon.js"
 
 const contactView = (contact: Contact, link?: LinkHealth): ContactView => ({
   uid: contact.uid,

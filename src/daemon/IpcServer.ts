@@ -21,7 +21,7 @@ import { timingSafeEqual } from "node:crypto"
 import * as Fs from "node:fs"
 import * as Net from "node:net"
 import * as Path from "node:path"
-import { ApiError, JarvisApi } from "../domain/Api.js"
+import { ApiError, EventsOverflow, JarvisApi } from "../domain/Api.js"
 import * as ApiSchema from "../protocol/ApiSchema.js"
 import * as JsonRpc from "../protocol/JsonRpc.js"
 
@@ -100,15 +100,11 @@ for (const [tag, rpc] of JarvisApi.requests) {
 }
 
 const decodeRequest = Schema.decodeUnknownEither(JsonRpc.Request)
-const decodeError = Schema.decodeUnknownOption(ApiError)
 const encodeError = Schema.encodeUnknownEither(ApiError)
 
-/** A typed failure as a JSON-RPC error: its code, its own message, and the error itself as data. */
-const errorObject = (encoded: unknown): JsonRpc.ErrorObject => {
-  const decoded = decodeError(encoded)
-  if (Option.isNone(decoded)) return { code: JsonRpc.ErrorCode.InternalError, message: "Internal error", data: encoded }
-  return { code: JsonRpc.codeOf(decoded.value._tag), message: decoded.value.message, data: encoded }
-}
+/** The OpenRPC document `rpc.discover` answers with, built on first use. */
+let discovered: ReturnType<typeof ApiSchema.openRpc> | undefined
+const openRpc = () => discovered ??= ApiSchema.openRpc()
 
 /** A typed failure of a handler as a JSON-RPC error. */
 const failureObject = (error: unknown): JsonRpc.ErrorObject => {
@@ -156,7 +152,7 @@ export const make = (options: IpcServerOptions) =>
             pending.overflowed = true
             write(
               client,
-              JsonRpc.error(pending.id, errorObject({ _tag: "EventsOverflow", resumeFrom: pending.lastCursor ?? 0 }))
+              JsonRpc.error(pending.id, failureObject(new EventsOverflow({ resumeFrom: pending.lastCursor ?? 0 })))
             )
             return server.write(client.id, { _tag: "Interrupt", requestId: response.requestId, interruptors: [] })
           }
@@ -289,7 +285,7 @@ export const make = (options: IpcServerOptions) =>
         return client.socket.end()
       }
       if (method === "rpc.discover") {
-        return write(client, JsonRpc.result(id, ApiSchema.openRpc()))
+        return write(client, JsonRpc.result(id, openRpc()))
       }
       if (method === JsonRpc.CANCEL) {
         const target = typeof params === "object" && params !== null ? (params as { id?: unknown }).id : undefined

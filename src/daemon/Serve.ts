@@ -33,8 +33,10 @@ export interface ServeOptions {
   readonly ipc?: Pick<IpcServer.IpcServerOptions, "maxLine" | "maxBuffered"> | undefined
 }
 
+/** Replaces a small runtime file (pid, port, token) atomically, readable by its owner only. */
 const writePrivate = (file: string, contents: string) => {
   Fs.writeFileSync(`${file}.tmp`, contents, { mode: 0o600 })
+  Fs.chmodSync(`${file}.tmp`, 0o600) // a leftover temp file keeps its old mode through writeFileSync
   Fs.renameSync(`${file}.tmp`, file)
 }
 

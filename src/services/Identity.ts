@@ -8,6 +8,7 @@ import { FileSystem } from "@effect/platform"
 import { Context, DateTime, Effect, Layer, Schema } from "effect"
 import { randomBytes } from "node:crypto"
 import * as Path from "node:path"
+import type { ProfileView } from "../domain/Api.js"
 import { IdentityError } from "../domain/Errors.js"
 import { Fingerprint, Port, Uid, Username } from "../domain/Ids.js"
 import type { PublicKey } from "../domain/Keys.js"
@@ -32,6 +33,19 @@ export class Profile extends Schema.Class<Profile>("Profile")({
   listenPort: Port,
   createdAt: Schema.String
 }) {}
+
+/**
+ * @since 2.0.0
+ * @category views
+ */
+export const profileView = (profile: Profile): ProfileView => ({
+  uid: profile.uid,
+  username: profile.username,
+  fingerprint: profile.fingerprint,
+  publicKey: Buffer.from(profile.publicKey).toString("base64"),
+  listenPort: profile.listenPort,
+  createdAt: profile.createdAt
+})
 
 /**
  * An unlocked identity. The private key never leaves the daemon.

@@ -55,7 +55,7 @@ export const gone = (pid: number) =>
 /** A typed client for the person's daemon, for the scope. */
 export const client = (who: Person) =>
   Effect.map(
-    Layer.build(JarvisClient.layer({ _tag: "Unix", path: Path.join(who.home, "jarvis.sock") })),
+    Layer.build(JarvisClient.layerDataDir(who.home)),
     (context) => Context.get(context, JarvisClient)
   )
 
