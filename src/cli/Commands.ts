@@ -443,8 +443,11 @@ const history = Command.make("history", {
   withClient((client, json) =>
     Effect.gen(function*() {
       const page = yield* client.messages.history({ contact, limit, before: Option.getOrUndefined(before) })
-      const me = (yield* client.identity.show()).username
-      const them = (yield* client.contacts.show({ contact })).username
+      if (json) return yield* emit(json, page, () => "")
+      // Names only for human output.
+      const [me, them] = yield* Effect.all([client.identity.show(), client.contacts.show({ contact })], {
+        concurrency: 2
+      }).pipe(Effect.map(([self, other]) => [self.username, other.username] as const))
       yield* emit(json, page, () =>
         [
           ...page.messages.map((m) =>
@@ -472,7 +475,7 @@ const status = Command.make("status", {}, () =>
       const daemonStatus = yield* client.daemon.status()
       const links = yield* client.links.status()
       const unread = daemonStatus.state === "unlocked" ? yield* client.messages.unread() : { total: 0, byContact: {} }
-      const names = daemonStatus.state === "unlocked"
+      const names = daemonStatus.state === "unlocked" && !json
         ? yield* contactNames(client)
         : new Map<string, string>()
       yield* emit(json, { daemon: daemonStatus, links, unread }, () =>
@@ -531,7 +534,7 @@ const watch = Command.make("watch", {
 }, ({ from }) =>
   withClient((client, json) =>
     Effect.gen(function*() {
-      const names = yield* contactNames(client)
+      const names = json ? new Map<string, string>() : yield* contactNames(client)
       yield* client.events.subscribe({ from: Option.getOrUndefined(from) }).pipe(
         Stream.runForEach((e) => (json ? Console.log(JSON.stringify(e)) : Console.log(describeEvent(e, names))))
       )
@@ -545,7 +548,7 @@ const outboxList = Command.make(
     withClient((client, json) =>
       Effect.gen(function*() {
         const pending = yield* client.outbox.list({ contact: Option.getOrUndefined(contact) })
-        const names = yield* contactNames(client)
+        const names = json ? new Map<string, string>() : yield* contactNames(client)
         yield* emit(json, pending, () =>
           pending.length === 0 ? "Nothing waiting" : table([
             ["ID", "CONTACT", "STATE", "ATTEMPTS", "QUEUED", "NEXT RETRY"],
