@@ -163,6 +163,8 @@ const decodeBase64 = (s: string, expected?: number): Uint8Array | undefined => {
   return expected === undefined || bytes.length === expected ? bytes : undefined
 }
 
+const utf8 = new TextDecoder("utf-8", { fatal: true })
+
 /**
  * Decrypts K5/N5 first and K1/N1 last; any bad tag or malformed field is a typed error.
  *
@@ -179,9 +181,8 @@ export const decrypt = (keys: SessionKeys, wire: FiveLayerCiphertext): Either.Ei
     data = openLayer(i, keys[i]!, nonces[i]!, data)
     if (data === undefined) return Either.left(new ProtocolError({ reason: "Decrypt", detail: `layer ${i + 1}` }))
   }
-  const text = new TextDecoder("utf-8", { fatal: true })
   try {
-    return Either.right(text.decode(data))
+    return Either.right(utf8.decode(data))
   } catch {
     return Either.left(new ProtocolError({ reason: "Malformed", detail: "plaintext is not UTF-8" }))
   }
