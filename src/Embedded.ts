@@ -30,7 +30,7 @@ import type { History } from "./services/MessageStore.js"
 import * as MessageStore from "./services/MessageStore.js"
 import * as OutboxModule from "./services/Outbox.js"
 import type { RuntimeSettings } from "./services/RuntimeConfig.js"
-import { RuntimeConfig } from "./services/RuntimeConfig.js"
+import { defaults, RuntimeConfig } from "./services/RuntimeConfig.js"
 import * as StoreModule from "./services/Store.js"
 import * as TransportModule from "./services/Transport.js"
 
@@ -84,7 +84,7 @@ export const layer = (
       ContactBookModule.layerMemory(options.contacts ?? []),
       Layer.provideMerge(
         Layer.merge(
-          OutboxModule.layerMemory(options.settings?.mailboxCapacity ?? 10_000),
+          OutboxModule.layerMemory(options.settings?.mailboxCapacity ?? defaults.mailboxCapacity),
           options.inbox ?? InboxModule.layerMemory
         ),
         EventsModule.layer
@@ -110,7 +110,7 @@ export const layerDurable = (
 ): Layer.Layer<EmbeddedServices | History | EventLog | StoreModule.Store, TransportError | SqlError> =>
   runtimeOver(
     options,
-    MessageStore.layer({ capacity: options.settings?.mailboxCapacity ?? 10_000 }).pipe(
+    MessageStore.layer({ capacity: options.settings?.mailboxCapacity ?? defaults.mailboxCapacity }).pipe(
       Layer.provideMerge(EventLogModule.layer(options.retention)),
       Layer.provideMerge(ContactStore.layer),
       Layer.provideMerge(StoreModule.layer({

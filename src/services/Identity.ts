@@ -228,10 +228,11 @@ export const make = (dataDir: string) =>
     )
 
     const setListenPort = Effect.fn("IdentityStore.setListenPort")(function*(password: string, port: number) {
-      const identity = yield* unlock(password)
+      // Checked before the (deliberately slow) key derivation.
       const listenPort = yield* Schema.decodeUnknown(Port)(port).pipe(
         Effect.mapError(() => new IdentityError({ reason: "Invalid", detail: "listen port must be 0-65535" }))
       )
+      const identity = yield* unlock(password)
       const updated = { ...identity, profile: new Profile({ ...identity.profile, listenPort }) }
       yield* save(updated, password)
       return updated
