@@ -75,6 +75,11 @@ const UPDATE_ATTEMPTS = `UPDATE outbox SET attempts = ?
 
 const chunks = <A>(items: ReadonlyArray<A>) => Arr.chunksOf(items, CHUNK)
 
+/** Removes these outgoing messages of `contact` from the durable outbox (at most CHUNK ids). */
+const unqueue = (sql: SqlClient.SqlClient, contact: Uid, ids: ReadonlyArray<MessageId>) =>
+  sql`DELETE FROM outbox WHERE message_seq IN (
+    SELECT seq FROM messages WHERE contact = ${contact} AND outgoing = 1 AND ${sql.in("id", ids)})`
+
 /**
  * @since 2.0.0
  * @category constructors
@@ -204,8 +209,7 @@ export const make = (options: { readonly capacity: number }) =>
             Effect.gen(function*() {
               const sql = yield* SqlClient.SqlClient
               for (const part of chunks(acked)) {
-                yield* sql`DELETE FROM outbox WHERE message_seq IN (
-                  SELECT seq FROM messages WHERE contact = ${contact} AND outgoing = 1 AND ${sql.in("id", part)})`
+                yield* unqueue(sql, contact, part)
                 yield* sql`UPDATE messages SET status = 'delivered', delivered_at = ${at}
                   WHERE contact = ${contact} AND outgoing = 1 AND status = 'queued' AND ${sql.in("id", part)}`
               }
@@ -366,8 +370,7 @@ export const make = (options: { readonly capacity: number }) =>
             yield* store.write(
               Effect.gen(function*() {
                 const sql = yield* SqlClient.SqlClient
-                yield* sql`DELETE FROM outbox WHERE message_seq IN (
-                  SELECT seq FROM messages WHERE contact = ${contact} AND outgoing = 1 AND id = ${id})`
+                yield* unqueue(sql, contact, [id])
                 yield* sql`UPDATE messages SET status = 'cancelled'
                   WHERE contact = ${contact} AND outgoing = 1 AND id = ${id}`
               })
@@ -404,8 +407,7 @@ export const make = (options: { readonly capacity: number }) =>
           Effect.gen(function*() {
             const sql = yield* SqlClient.SqlClient
             for (const part of chunks(ids)) {
-              yield* sql`DELETE FROM outbox WHERE message_seq IN (
-                SELECT seq FROM messages WHERE contact = ${contact} AND outgoing = 1 AND ${sql.in("id", part)})`
+              yield* unqueue(sql, contact, part)
               yield* sql`UPDATE messages SET status = 'expired'
                 WHERE contact = ${contact} AND outgoing = 1 AND ${sql.in("id", part)}`
             }
