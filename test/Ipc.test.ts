@@ -66,6 +66,49 @@ describe("IPC robustness (JSON-RPC over the Unix socket)", () => {
   )
 
   it.scopedLive(
+    "$/cancel ends a subscription, whose last word is the cancel's null; the connection stays usable",
+    () =>
+      Effect.gen(function*() {
+        const { client, socket } = yield* inProcessDaemon({})
+        yield* client.identity.create({ username: "me", password: "pw", listenPort: 0 })
+        yield* client.identity.unlock({ password: "pw" })
+        const raw = yield* rawConnection(socket)
+        const next = () => Effect.promise(() => raw.next() as Promise<{ id?: unknown; method?: string }>)
+
+        send(raw.socket, { jsonrpc: "2.0", id: "sub", method: "events.subscribe", params: { from: 0 } })
+        send(raw.socket, { jsonrpc: "2.0", id: 1, method: "daemon.status" })
+        let line = yield* next()
+        while (line.id !== 1) line = yield* next()
+        send(raw.socket, { jsonrpc: "2.0", id: 2, method: "$/cancel", params: { id: "sub" } })
+        line = yield* next()
+        while (line.method === "stream") line = yield* next()
+        assert.deepStrictEqual(line, { jsonrpc: "2.0", id: 2, result: null })
+
+        // New events (an unreachable contact's link states) reach a second subscription only.
+        const ghost = makeIdentity("ghost", 0)
+        yield* client.contacts.add({
+          fields: {
+            uid: ghost.profile.uid,
+            username: "ghost",
+            publicKey: Buffer.from(ghost.keyPair.publicKey).toString("base64"),
+            host: "127.0.0.1",
+            port: 1
+          }
+        })
+        send(raw.socket, { jsonrpc: "2.0", id: "sub2", method: "events.subscribe", params: { from: 0 } })
+        const seen: Array<unknown> = []
+        let dialing = false
+        while (!dialing) {
+          const item = (yield* next()) as { id?: unknown; params?: { id: unknown; items: Array<unknown> } }
+          seen.push(item.id ?? item.params?.id)
+          dialing = JSON.stringify(item).includes("dialing")
+        }
+        assert.deepStrictEqual(new Set(seen), new Set(["sub2"]), "nothing more for the cancelled subscription")
+      }),
+    { timeout: 30_000 }
+  )
+
+  it.scopedLive(
     "a client that never reads gets an overflow signal and cannot block the daemon or other clients",
     () =>
       Effect.gen(function*() {

@@ -11,12 +11,24 @@
  *
  * @since 2.0.0
  */
+import { Headers } from "@effect/platform"
 import type { Rpc, RpcGroup } from "@effect/rpc"
-import { RpcServer } from "@effect/rpc"
-import type { FromServer } from "@effect/rpc/RpcMessage"
-import { RequestId } from "@effect/rpc/RpcMessage"
 import * as RpcSchema from "@effect/rpc/RpcSchema"
-import { Cause, Context, Effect, Either, Exit, FiberSet, Layer, Option, ParseResult, Runtime, Schema } from "effect"
+import type { Fiber } from "effect"
+import {
+  Cause,
+  Chunk,
+  Context,
+  Effect,
+  Either,
+  Exit,
+  FiberSet,
+  Layer,
+  Option,
+  ParseResult,
+  Schema,
+  Stream
+} from "effect"
 import { timingSafeEqual } from "node:crypto"
 import * as Fs from "node:fs"
 import * as Net from "node:net"
@@ -57,25 +69,26 @@ type Rpcs = RpcGroup.Rpcs<typeof JarvisApi>
 
 interface Pending {
   readonly id: JsonRpc.Id
-  readonly codec: Codec
+  fiber: Fiber.RuntimeFiber<unknown, unknown> | undefined
   lastCursor: number | undefined
   overflowed: boolean
+  cancelled: boolean
 }
 
 interface Client {
-  readonly id: number
   readonly socket: Net.Socket
-  readonly pending: Map<bigint, Pending>
+  readonly pending: Set<Pending>
   authenticated: boolean
-  nextRequest: bigint
 }
 
 /**
  * One method's synchronous codecs, built once: params are decoded here (unknown fields are
- * errors) and handed to the RPC server already decoded; results and stream items are encoded
- * here, so a request crosses Schema once each way.
+ * errors) and handed to the handler already decoded; results and stream items are encoded here,
+ * so a request crosses Schema once each way.
  */
 interface Codec {
+  readonly tag: string
+  readonly key: string
   readonly stream: boolean
   readonly decodePayload: (params: unknown) => Either.Either<unknown, ParseResult.ParseError>
   readonly encodeSuccess: (value: unknown) => unknown
@@ -88,6 +101,8 @@ for (const [tag, rpc] of JarvisApi.requests) {
   const streamSchemas = RpcSchema.getStreamSchemas(rpcWithProps.successSchema.ast)
   const decode = Schema.decodeUnknownEither(rpcWithProps.payloadSchema as Schema.Schema<unknown, unknown>)
   codecs.set(tag, {
+    tag,
+    key: rpcWithProps.key,
     stream: Option.isSome(streamSchemas),
     decodePayload: (params) => decode(params, { onExcessProperty: "error" }),
     encodeSuccess: Option.isSome(streamSchemas)
@@ -116,6 +131,17 @@ const failureObject = (error: unknown): JsonRpc.ErrorObject => {
   return { code: JsonRpc.codeOf(_tag), message, data: encoded.right }
 }
 
+/** A method ready to run: its codecs, and a handler whose call runs as a fiber of the server's set. */
+interface Method {
+  readonly codec: Codec
+  readonly start: (
+    payload: unknown,
+    emit: (chunk: Chunk.Chunk<unknown>) => Effect.Effect<void>
+  ) => Fiber.RuntimeFiber<unknown, unknown>
+}
+
+const handlerOptions = { clientId: 0, headers: Headers.empty }
+
 /**
  * @since 2.0.0
  * @category constructors
@@ -124,10 +150,28 @@ export const make = (options: IpcServerOptions) =>
   Effect.gen(function*() {
     const maxLine = options.maxLine ?? 1024 * 1024
     const maxBuffered = options.maxBuffered ?? 8 * 1024 * 1024
-    const clients = new Map<number, Client>()
-    const run = yield* FiberSet.makeRuntime<never, unknown, unknown>()
-    const runSyncExit = Runtime.runSyncExit(yield* Effect.runtime<never>())
-    let nextClient = 0
+    const clients = new Set<Client>()
+    const fibers = yield* FiberSet.make<unknown, unknown>()
+    const runLog = yield* FiberSet.runtime(fibers)<never>()
+    const handlers = yield* Effect.context<Rpc.ToHandler<Rpcs>>()
+
+    // Every request runs as one fiber of the server's set, started right here (it runs until its
+    // first asynchronous step before `start` returns): no fiber just to hand it over, no
+    // per-request scope. Each method's handler context is merged in once, here.
+    const methods = new Map<string, Method>()
+    for (const codec of codecs.values()) {
+      const entry = handlers.unsafeMap.get(codec.key) as Rpc.Handler<string>
+      const run = yield* FiberSet.runtime(fibers)<never>().pipe(Effect.provide(entry.context))
+      // A handler that throws instead of returning is a defect of its request, not of the daemon.
+      const start: Method["start"] = codec.stream
+        ? (payload, emit) =>
+          run(Stream.runForEachChunk(
+            Stream.suspend(() => entry.handler(payload, handlerOptions) as Stream.Stream<unknown, unknown>),
+            emit
+          ))
+        : (payload) => run(Effect.suspend(() => entry.handler(payload, handlerOptions) as Effect.Effect<unknown>))
+      methods.set(codec.tag, { codec, start })
+    }
 
     // Responses produced in the same turn of the event loop leave in one write (one syscall).
     const write = (client: Client, text: string) => {
@@ -140,86 +184,70 @@ export const make = (options: IpcServerOptions) =>
       if (client.socket.writableLength > maxBuffered * 4) client.socket.destroy()
     }
 
-    const respond = (response: FromServer<Rpcs>): Effect.Effect<void> => {
-      if (response._tag === "ClientEnd") return Effect.void
-      const client = clients.get(response.clientId)
-      if (client === undefined) return Effect.void
-      switch (response._tag) {
-        case "Chunk": {
-          const pending = client.pending.get(response.requestId)
-          if (pending === undefined || pending.overflowed) return Effect.void
-          if (client.socket.writableLength > maxBuffered) {
-            pending.overflowed = true
-            write(
-              client,
-              JsonRpc.error(pending.id, failureObject(new EventsOverflow({ resumeFrom: pending.lastCursor ?? 0 })))
-            )
-            return server.write(client.id, { _tag: "Interrupt", requestId: response.requestId, interruptors: [] })
-          }
-          for (const value of response.values) {
-            const cursor = (value as { readonly cursor?: unknown }).cursor
-            if (typeof cursor === "number") pending.lastCursor = cursor
-          }
-          return encoded(client, pending, () =>
-            JsonRpc.streamItems(pending.id, pending.codec.encodeItems(response.values as ReadonlyArray<unknown>)))
-        }
-        case "Exit": {
-          const pending = client.pending.get(response.requestId)
-          client.pending.delete(response.requestId)
-          if (pending === undefined || pending.overflowed) {
-            return Effect.void
-          }
-          const exit = response.exit
-          if (exit._tag === "Success") {
-            return encoded(client, pending, () =>
-              JsonRpc.result(pending.id, pending.codec.encodeSuccess(exit.value)))
-          }
-          if (Cause.isInterruptedOnly(exit.cause)) {
-            return Effect.void
-          }
-          const failure = Cause.failureOption(exit.cause)
-          if (Option.isSome(failure)) {
-            write(client, JsonRpc.error(pending.id, failureObject(failure.value)))
-            return Effect.void
-          }
-          const defect = Cause.squash(exit.cause)
-          write(
-            client,
-            JsonRpc.error(pending.id, {
-              code: JsonRpc.ErrorCode.InternalError,
-              message: `Internal error: ${typeof defect === "string" ? defect : "see the daemon log"}`
-            })
-          )
-          return Effect.logError("request failed", exit.cause)
-        }
-        case "Defect": {
-          write(client, JsonRpc.error(null, { code: JsonRpc.ErrorCode.InternalError, message: "Internal error" }))
-          return Effect.logError("IPC server defect", Cause.die(response.defect))
-        }
-      }
-    }
-
     /** Writes `render()`; a value its own Schema cannot encode is a defect, reported as such. */
-    const encoded = (client: Client, pending: Pending, render: () => string): Effect.Effect<void> => {
+    const encoded = (client: Client, pending: Pending, render: () => string) => {
       let line: string
       try {
         line = render()
       } catch (defect) {
         write(client, JsonRpc.error(pending.id, { code: JsonRpc.ErrorCode.InternalError, message: "Internal error" }))
-        return Effect.logError("cannot encode a response", Cause.die(defect))
+        runLog(Effect.logError("cannot encode a response", Cause.die(defect)))
+        return
       }
       write(client, line)
-      return Effect.void
     }
 
-    // Typed handlers, already-decoded requests: no serialization layer between here and them.
-    const server = yield* RpcServer.makeNoSerialization(JarvisApi, {
-      onFromServer: respond,
-      disableTracing: true,
-      disableClientAcks: true,
-      // A defect answers its own request (with its id) rather than the whole connection.
-      disableFatalDefects: true
-    })
+    /** A stream's items; past `maxBuffered` unread bytes the stream ends with `EventsOverflow`. */
+    const emitter = (client: Client, pending: Pending, codec: Codec) => (chunk: Chunk.Chunk<unknown>) =>
+      Effect.suspend(() => {
+        if (client.socket.writableLength > maxBuffered) {
+          pending.overflowed = true
+          const overflow = new EventsOverflow({ resumeFrom: pending.lastCursor ?? 0 })
+          write(client, JsonRpc.error(pending.id, failureObject(overflow)))
+          return Effect.interrupt
+        }
+        const values = Chunk.toReadonlyArray(chunk)
+        for (const value of values) {
+          const cursor = (value as { readonly cursor?: unknown }).cursor
+          if (typeof cursor === "number") pending.lastCursor = cursor
+        }
+        encoded(client, pending, () => JsonRpc.streamItems(pending.id, codec.encodeItems(values)))
+        return Effect.void
+      })
+
+    /** A request's outcome: a result, a typed error, or an internal error (logged). */
+    const finish = (client: Client, pending: Pending, codec: Codec, exit: Exit.Exit<unknown, unknown>) => {
+      client.pending.delete(pending)
+      if (pending.overflowed || pending.cancelled || !clients.has(client)) return
+      if (Exit.isSuccess(exit)) {
+        return encoded(client, pending, () => JsonRpc.result(pending.id, codec.encodeSuccess(exit.value)))
+      }
+      if (Cause.isInterruptedOnly(exit.cause)) {
+        // Neither cancelled nor disconnected: the server itself is stopping.
+        return write(
+          client,
+          JsonRpc.error(pending.id, { code: JsonRpc.ErrorCode.InternalError, message: "The daemon is stopping" })
+        )
+      }
+      const failure = Cause.failureOption(exit.cause)
+      if (Option.isSome(failure)) {
+        return write(client, JsonRpc.error(pending.id, failureObject(failure.value)))
+      }
+      const defect = Cause.squash(exit.cause)
+      write(
+        client,
+        JsonRpc.error(pending.id, {
+          code: JsonRpc.ErrorCode.InternalError,
+          message: `Internal error: ${typeof defect === "string" ? defect : "see the daemon log"}`
+        })
+      )
+      runLog(Effect.logError("request failed", exit.cause))
+    }
+
+    const interrupt = (pending: Pending) => {
+      pending.cancelled = true
+      pending.fiber?.unsafeInterruptAsFork(pending.fiber.id())
+    }
 
     const onLine = (client: Client, line: string) => {
       let json: unknown
@@ -289,21 +317,19 @@ export const make = (options: IpcServerOptions) =>
       }
       if (method === JsonRpc.CANCEL) {
         const target = typeof params === "object" && params !== null ? (params as { id?: unknown }).id : undefined
-        for (const [requestId, pending] of client.pending) {
-          if (pending.id !== target) {
-            continue
-          }
-          run(server.write(client.id, { _tag: "Interrupt", requestId: RequestId(requestId), interruptors: [] }))
+        for (const pending of client.pending) {
+          if (pending.id === target) interrupt(pending)
         }
         return write(client, JsonRpc.result(id, null))
       }
-      const codec = codecs.get(method)
-      if (codec === undefined) {
+      const handler = methods.get(method)
+      if (handler === undefined) {
         return write(
           client,
           JsonRpc.error(id, { code: JsonRpc.ErrorCode.MethodNotFound, message: `Method not found: ${method}` })
         )
       }
+      const { codec } = handler
       // Unknown fields are rejected, so a misspelt parameter is an error rather than ignored.
       const payload = codec.decodePayload(params ?? {})
       if (Either.isLeft(payload)) {
@@ -315,32 +341,21 @@ export const make = (options: IpcServerOptions) =>
           })
         )
       }
-      const requestId = client.nextRequest++
-      client.pending.set(requestId, { id, codec, lastCursor: undefined, overflowed: false })
-      // Handing a request over is synchronous (the server forks the handler's fiber itself), so
-      // it runs here without a fiber of its own. The server refuses it only while shutting down.
-      const handedOver = runSyncExit(server.write(client.id, {
-        _tag: "Request",
-        id: RequestId(requestId),
-        tag: method as Rpc.Tag<Rpcs>,
-        payload: payload.right as Rpc.Payload<Rpcs>,
-        headers: [] as never
-      }))
-      if (Exit.isFailure(handedOver) && Cause.isInterruptedOnly(handedOver.cause)) {
-        client.pending.delete(requestId)
-        write(client, JsonRpc.error(id, { code: JsonRpc.ErrorCode.InternalError, message: "The daemon is stopping" }))
-      }
+      const pending: Pending = { id, fiber: undefined, lastCursor: undefined, overflowed: false, cancelled: false }
+      client.pending.add(pending)
+      const fiber = handler.start(payload.right, emitter(client, pending, codec))
+      if (client.pending.has(pending)) pending.fiber = fiber
+      // Called at once when the handler already finished synchronously.
+      fiber.addObserver((exit) => finish(client, pending, codec, exit))
     }
 
     const onConnection = (socket: Net.Socket) => {
       const client: Client = {
-        id: nextClient++,
         socket,
-        pending: new Map(),
-        authenticated: options.endpoint._tag === "Unix",
-        nextRequest: 0n
+        pending: new Set(),
+        authenticated: options.endpoint._tag === "Unix"
       }
-      clients.set(client.id, client)
+      clients.add(client)
       const reader = new JsonRpc.LineReader(maxLine)
       socket.on("data", (chunk: Buffer) => {
         const { lines, oversized } = reader.push(chunk)
@@ -359,18 +374,18 @@ export const make = (options: IpcServerOptions) =>
       })
       socket.on("error", () => {})
       socket.on("close", () => {
-        if (!clients.delete(client.id)) {
+        if (!clients.delete(client)) {
           return
         }
         // Ends the client's running requests (its event streams).
-        run(server.disconnect(client.id))
+        for (const pending of client.pending) interrupt(pending)
       })
     }
 
     const address = yield* listen(options.endpoint, onConnection)
     yield* Effect.addFinalizer(() =>
       Effect.sync(() => {
-        for (const client of clients.values()) {
+        for (const client of clients) {
           client.socket.end()
         }
       })
