@@ -82,7 +82,7 @@ describe("IPC robustness (JSON-RPC over the Unix socket)", () => {
         send(raw.socket, { jsonrpc: "2.0", id: 2, method: "$/cancel", params: { id: "sub" } })
         line = yield* next()
         while (line.method === "stream") line = yield* next()
-        assert.deepStrictEqual(line, { jsonrpc: "2.0", id: 2, result: null })
+        assert.deepStrictEqual(line as unknown, { jsonrpc: "2.0", id: 2, result: null })
 
         // New events (an unreachable contact's link states) reach a second subscription only.
         const ghost = makeIdentity("ghost", 0)
