@@ -10,7 +10,8 @@ import * as Os from "node:os"
 import * as Path from "node:path"
 import * as Paths from "../src/daemon/Paths.js"
 
-export const JARVIS = Path.resolve("dist/jarvis.mjs")
+/** The bundled CLI; `JARVIS_BIN` points the benchmarks at another build (A/B comparisons). */
+export const JARVIS = Path.resolve(process.env.JARVIS_BIN ?? "dist/jarvis.mjs")
 
 export class RpcConnection {
   private nextId = 1

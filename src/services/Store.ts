@@ -9,7 +9,7 @@
 import { SqlClient } from "@effect/sql"
 import * as SqliteClient from "@effect/sql-sqlite-node/SqliteClient"
 import type { SqlError } from "@effect/sql/SqlError"
-import { Context, Deferred, Effect, Exit, Layer, Option, Queue } from "effect"
+import { Cause, Context, Effect, Exit, Layer, Option, Queue } from "effect"
 import type { Scope } from "effect"
 import * as Path from "node:path"
 import type { SealedBox } from "./internal/sealedBox.js"
@@ -114,8 +114,11 @@ export const FILE_NAME = "jarvis.db"
 interface PendingWrite {
   readonly effect: Effect.Effect<unknown, unknown, SqlClient.SqlClient>
   readonly afterCommit: ((a: unknown) => Effect.Effect<void>) | undefined
-  readonly done: Deferred.Deferred<unknown, unknown>
+  readonly resume: (outcome: Effect.Effect<unknown, unknown>) => void
 }
+
+/** Why a batch's transaction was rolled back: one of its bodies failed. */
+const bodyFailed = Symbol("jarvis/Store/bodyFailed")
 
 const MAX_BATCH = 4096
 
@@ -168,35 +171,36 @@ export const make = (options: {
       )
 
     const queue = yield* Queue.unbounded<PendingWrite>()
+    const settle = (w: PendingWrite, exit: Exit.Exit<unknown, unknown>) =>
+      Exit.isSuccess(exit) && w.afterCommit !== undefined
+        ? Effect.map(w.afterCommit(exit.value), () => w.resume(exit))
+        : Effect.sync(() => w.resume(exit))
+    // The whole batch in one transaction. Bodies almost never fail (their SQL is written not to),
+    // so none gets a savepoint of its own; if one does fail, the batch is rolled back and each
+    // write is run again in a transaction of its own, so a failing body fails only its caller.
     const commit = (batch: ReadonlyArray<PendingWrite>) =>
       Effect.gen(function*() {
         const exits: Array<Exit.Exit<unknown, unknown>> = []
-        const outcome = yield* Effect.exit(sql.withTransaction(
-          // Each body runs under its own savepoint: a failing one leaves nothing behind. (Written
-          // out rather than nesting withTransaction, so the statements are prepared once.)
+        const together = yield* Effect.exit(sql.withTransaction(
           Effect.forEach(
             batch,
             (w) =>
-              Effect.gen(function*() {
-                yield* exec("SAVEPOINT jarvis_write", [])
-                const exit = yield* Effect.exit(w.effect)
-                if (Exit.isFailure(exit)) yield* exec("ROLLBACK TO jarvis_write", [])
-                yield* exec("RELEASE jarvis_write", [])
+              Effect.flatMap(Effect.exit(w.effect), (exit) => {
                 exits.push(exit)
+                return Exit.isSuccess(exit) ? Effect.void : Effect.fail(bodyFailed)
               }),
             { discard: true }
           )
         ))
-        if (Exit.isFailure(outcome)) {
-          yield* Effect.forEach(batch, (w) => Deferred.failCause(w.done, outcome.cause), { discard: true })
-          return
+        if (Exit.isSuccess(together)) {
+          return yield* Effect.forEach(batch, (w, i) => settle(w, exits[i]!), { discard: true })
         }
-        yield* Effect.forEach(batch, (w, i) => {
-          const exit = exits[i]!
-          return Exit.isSuccess(exit) && w.afterCommit !== undefined
-            ? Effect.zipRight(w.afterCommit(exit.value), Deferred.done(w.done, exit))
-            : Deferred.done(w.done, exit)
-        }, { discard: true })
+        if (Option.getOrUndefined(Cause.failureOption(together.cause)) !== bodyFailed) {
+          return yield* Effect.sync(() => batch.forEach((w) => w.resume(Exit.failCause(together.cause))))
+        }
+        for (const w of batch) {
+          yield* Effect.flatMap(Effect.exit(sql.withTransaction(w.effect)), (exit) => settle(w, exit))
+        }
       })
     yield* Effect.forkScoped(
       Effect.forever(Effect.flatMap(Queue.takeBetween(queue, 1, MAX_BATCH), (chunk) => commit([...chunk]))).pipe(
@@ -207,15 +211,19 @@ export const make = (options: {
       )
     )
 
+    // The caller waits on a callback rather than a Deferred (cheaper, and it is only ever resumed
+    // once, by the writer).
     const writeThen = <A, E>(
       effect: Effect.Effect<A, E, SqlClient.SqlClient>,
       afterCommit?: (a: A) => Effect.Effect<void>
     ): Effect.Effect<A, E | SqlError> =>
-      Effect.flatMap(Deferred.make<unknown, unknown>(), (done) =>
-        Effect.zipRight(
-          Queue.offer(queue, { effect, done, afterCommit: afterCommit as PendingWrite["afterCommit"] }),
-          Deferred.await(done) as Effect.Effect<A, E | SqlError>
-        ))
+      Effect.async<A, E | SqlError>((resume) => {
+        queue.unsafeOffer({
+          effect,
+          afterCommit: afterCommit as PendingWrite["afterCommit"],
+          resume: resume as PendingWrite["resume"]
+        })
+      })
 
     return {
       sql,
