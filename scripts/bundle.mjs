@@ -30,6 +30,10 @@ await build({
   sourcemap: "linked",
   external: ["sodium-native", "better-sqlite3", "@node-rs/argon2", "msgpackr-extract", "bufferutil", "utf-8-validate"],
   alias: { yaml: noConfigFiles, toml: noConfigFiles, ini: noConfigFiles },
+  // msgpackr would resolve and load its native string extractor (msgpackr-extract) at start-up,
+  // ~5 ms of every cold start, the CLI's too (@effect/rpc's client imports msgpackr). It pays off
+  // only for long strings, which the wire protocol's small messages do not have.
+  define: { "process.env.MSGPACKR_NATIVE_ACCELERATION_DISABLED": "\"true\"" },
   logLevel: "warning"
 })
 copyFileSync("scripts/bundle/launcher.mjs", "dist/jarvis.mjs")
