@@ -1,5 +1,6 @@
 import { SqlClient } from "@effect/sql"
 import { assert, describe, it } from "@effect/vitest"
+import Database from "better-sqlite3"
 import { Chunk, Effect, Exit, Fiber, Layer, Scope, Stream, TestClock } from "effect"
 import * as Fs from "node:fs"
 import * as Path from "node:path"
@@ -150,6 +151,65 @@ describe("durable store", () => {
           assert.strictEqual(yield* outbox.depth(peer.uid), 0, "a removed contact's queue is gone for good")
           const statuses = (yield* history.page(peer.uid, { limit: 10 })).messages.map((m) => m.status)
           assert.deepStrictEqual(statuses, ["delivered", "delivered", "cancelled", "cancelled", "cancelled"])
+        })
+      )
+    }))
+
+  it.scoped("a store of schema 1 (a separate outbox table) migrates with its queue, attempts and expiries", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir()
+      yield* session(
+        dir,
+        Effect.gen(function*() {
+          const contacts = yield* ContactBook
+          const outbox = yield* Outbox
+          yield* contacts.add(peer)
+          yield* outbox.enqueue(peer.uid, text(0))
+          yield* outbox.enqueue(peer.uid, text(1), 4_000_000_000_000)
+          yield* outbox.enqueue(peer.uid, text(2))
+          outbox.attach(peer.uid, () => {}).take(1, Infinity) // m0: one attempt
+          yield* outbox.ack(peer.uid, ["m0"] as Array<MessageId>, 1_000)
+          yield* outbox.requeue(peer.uid)
+        })
+      )
+      // Back to schema 1, as a daemon of the previous release left it: the queue in `outbox`.
+      const db = new Database(Path.join(dir, Store.FILE_NAME))
+      db.exec(`
+        CREATE TABLE outbox (
+          message_seq INTEGER PRIMARY KEY REFERENCES messages (seq) ON DELETE CASCADE,
+          contact TEXT NOT NULL,
+          attempts INTEGER NOT NULL DEFAULT 0,
+          expires_at INTEGER
+        );
+        CREATE INDEX outbox_by_contact ON outbox (contact, message_seq);
+        INSERT INTO outbox (message_seq, contact, attempts, expires_at)
+          SELECT seq, contact, 2, expires_at FROM messages WHERE pending = 1;
+        DROP INDEX messages_pending;
+        ALTER TABLE messages DROP COLUMN pending;
+        ALTER TABLE messages DROP COLUMN attempts;
+        ALTER TABLE messages DROP COLUMN expires_at;
+        PRAGMA user_version = 1;
+      `)
+      db.close()
+      yield* session(
+        dir,
+        Effect.gen(function*() {
+          const history = yield* MessageStore.History
+          const outbox = yield* Outbox
+          assert.deepStrictEqual(
+            (yield* history.pending(peer.uid)).map((p) => [p.id, p.attempts, p.expiresAt]),
+            [["m1", 2, 4_000_000_000_000], ["m2", 2, undefined]]
+          )
+          yield* outbox.ack(peer.uid, outbox.attach(peer.uid, () => {}).take(2, Infinity).map((m) => m.id), 2_000)
+          const statuses = (yield* history.page(peer.uid, { limit: 10 })).messages.map((m) => m.status)
+          assert.deepStrictEqual(statuses, ["delivered", "delivered", "delivered"])
+        })
+      )
+      yield* session(
+        dir,
+        Effect.gen(function*() {
+          const outbox = yield* Outbox
+          assert.strictEqual(yield* outbox.depth(peer.uid), 0, "acknowledged after the migration: gone for good")
         })
       )
     }))

@@ -1,9 +1,10 @@
 /**
  * Messages on disk, and the durable Outbox and Inbox built on them. A sent message is recorded in
- * the history and the outbox in one transaction before `send` returns; it leaves the outbox only
- * when the peer's ack is committed. A received message is stored (deduplicated by id) before the
- * link acknowledges it. Ready outgoing messages are mirrored in memory, so sending never reads
- * the disk, and the mirror is rebuilt from the outbox table when the store opens.
+ * the history as pending (the durable outbox: `pending = 1`, with its attempts and expiry) by one
+ * statement before `send` returns; it leaves the outbox only when the peer's ack is committed. A
+ * received message is stored (deduplicated by id) before the link acknowledges it. Ready outgoing
+ * messages are mirrored in memory, so sending never reads the disk, and the mirror is rebuilt
+ * from the pending messages when the store opens.
  *
  * @since 2.0.0
  */
@@ -65,20 +66,19 @@ const ad = (contact: string, outgoing: boolean, id: string) => `message:${contac
 
 const CHUNK = 500
 
-const INSERT_OUTGOING = `INSERT INTO messages (contact, id, outgoing, sent_at, status, group_id, body)
-  VALUES (?, ?, 1, ?, 'queued', ?, ?)
+const INSERT_OUTGOING =
+  `INSERT INTO messages (contact, id, outgoing, sent_at, status, group_id, body, pending, expires_at)
+  VALUES (?, ?, 1, ?, 'queued', ?, ?, 1, ?)
   ON CONFLICT (contact, outgoing, id) DO NOTHING
   RETURNING seq`
-const INSERT_OUTBOX = "INSERT INTO outbox (message_seq, contact, expires_at) VALUES (?, ?, ?)"
-const UPDATE_ATTEMPTS = `UPDATE outbox SET attempts = ?
-  WHERE message_seq = (SELECT seq FROM messages WHERE contact = ? AND outgoing = 1 AND id = ?)`
+const UPDATE_ATTEMPTS = "UPDATE messages SET attempts = ? WHERE contact = ? AND outgoing = 1 AND id = ?"
 
 const chunks = <A>(items: ReadonlyArray<A>) => Arr.chunksOf(items, CHUNK)
 
 /** Removes these outgoing messages of `contact` from the durable outbox (at most CHUNK ids). */
 const unqueue = (sql: SqlClient.SqlClient, contact: Uid, ids: ReadonlyArray<MessageId>) =>
-  sql`DELETE FROM outbox WHERE message_seq IN (
-    SELECT seq FROM messages WHERE contact = ${contact} AND outgoing = 1 AND ${sql.in("id", ids)})`
+  sql`UPDATE messages SET pending = 0
+    WHERE contact = ${contact} AND outgoing = 1 AND pending = 1 AND ${sql.in("id", ids)}`
 
 /**
  * @since 2.0.0
@@ -121,10 +121,10 @@ export const make = (options: { readonly capacity: number }) =>
     }
 
     const rows = yield* sql<Row>`
-      SELECT m.seq, m.contact, m.id, m.outgoing, m.sent_at, m.received_at, m.delivered_at, m.read_at, m.status,
-             m.group_id, m.body, o.attempts, o.expires_at
-      FROM outbox o JOIN messages m ON m.seq = o.message_seq
-      ORDER BY o.message_seq`
+      SELECT seq, contact, id, outgoing, sent_at, received_at, delivered_at, read_at, status, group_id, body,
+             attempts, expires_at
+      FROM messages WHERE pending = 1
+      ORDER BY seq`
     for (const row of rows as ReadonlyArray<Row & { readonly attempts: number; readonly expires_at: number | null }>) {
       const opened = sealed.openJson(ad(row.contact, true, row.id), row.body) as { readonly body: string } | undefined
       if (opened === undefined) continue
@@ -171,20 +171,20 @@ export const make = (options: { readonly capacity: number }) =>
           }
           const groupId = message._tag === "GroupText" ? message.groupId : null
           const body = sealed.sealJson(ad(contact, true, message.id), { body: message.body })
-          // The hot path of sending: both statements go straight to the writer's connection.
+          // The hot path of sending: one statement, straight to the writer's connection. A message
+          // id that was already sent is left alone (the caller's retry), and not queued again.
           const inserted = yield* store.write(
-            Effect.gen(function*() {
-              const created = yield* store.exec<{ readonly seq: number }>(INSERT_OUTGOING, [
+            Effect.map(
+              store.exec<{ readonly seq: number }>(INSERT_OUTGOING, [
                 contact,
                 message.id,
                 message.sentAt,
                 groupId,
-                body
-              ])
-              if (created.length === 0) return false
-              yield* store.exec(INSERT_OUTBOX, [created[0]!.seq, contact, expiresAt ?? null])
-              return true
-            })
+                body,
+                expiresAt ?? null
+              ]),
+              (created) => created.length > 0
+            )
           ).pipe(Effect.orDie)
           if (!inserted) return
           if (expiresAt !== undefined) expiries.set(keyOf(contact, message.id), expiresAt)
@@ -208,10 +208,12 @@ export const make = (options: { readonly capacity: number }) =>
           yield* log.record(
             Effect.gen(function*() {
               const sql = yield* SqlClient.SqlClient
+              // Out of the outbox, and delivered unless a read receipt overtook the ack.
               for (const part of chunks(acked)) {
-                yield* unqueue(sql, contact, part)
-                yield* sql`UPDATE messages SET status = 'delivered', delivered_at = ${at}
-                  WHERE contact = ${contact} AND outgoing = 1 AND status = 'queued' AND ${sql.in("id", part)}`
+                yield* sql`UPDATE messages SET pending = 0,
+                  delivered_at = CASE WHEN status = 'queued' THEN ${at} ELSE delivered_at END,
+                  status = CASE WHEN status = 'queued' THEN 'delivered' ELSE status END
+                  WHERE contact = ${contact} AND outgoing = 1 AND pending = 1 AND ${sql.in("id", part)}`
               }
             }),
             () => [{ _tag: "ReceiptReceived", contact, kind: "delivered", ids: acked, at }]
@@ -244,7 +246,7 @@ export const make = (options: { readonly capacity: number }) =>
           return store.write(
             Effect.gen(function*() {
               const sql = yield* SqlClient.SqlClient
-              yield* sql`DELETE FROM outbox WHERE contact = ${contact}`
+              yield* sql`UPDATE messages SET pending = 0 WHERE contact = ${contact} AND pending = 1`
               yield* sql`UPDATE messages SET status = 'cancelled'
                 WHERE contact = ${contact} AND outgoing = 1 AND status = 'queued'`
             })
@@ -386,7 +388,6 @@ export const make = (options: { readonly capacity: number }) =>
           yield* store.write(
             Effect.gen(function*() {
               const sql = yield* SqlClient.SqlClient
-              yield* sql`DELETE FROM outbox WHERE contact = ${contact}`
               yield* sql`DELETE FROM messages WHERE contact = ${contact}`
             })
           )

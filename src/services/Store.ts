@@ -65,6 +65,19 @@ export const migrations: ReadonlyArray<ReadonlyArray<string>> = [
       key TEXT PRIMARY KEY,
       value TEXT NOT NULL
     )`
+  ],
+  // The outbox becomes columns of the message (one insert per send instead of two; an ack no
+  // longer deletes rows elsewhere): pending = still to be acknowledged.
+  [
+    `ALTER TABLE messages ADD COLUMN pending INTEGER NOT NULL DEFAULT 0`,
+    `ALTER TABLE messages ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0`,
+    `ALTER TABLE messages ADD COLUMN expires_at INTEGER`,
+    `UPDATE messages SET pending = 1,
+      attempts = (SELECT o.attempts FROM outbox o WHERE o.message_seq = messages.seq),
+      expires_at = (SELECT o.expires_at FROM outbox o WHERE o.message_seq = messages.seq)
+      WHERE seq IN (SELECT message_seq FROM outbox)`,
+    `DROP TABLE outbox`,
+    `CREATE INDEX messages_pending ON messages (seq) WHERE pending = 1`
   ]
 ]
 
