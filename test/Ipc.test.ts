@@ -1,6 +1,10 @@
+import type { Rpc, RpcGroup } from "@effect/rpc"
 import { assert, describe, it } from "@effect/vitest"
 import { Chunk, Context, Effect, Layer, Stream } from "effect"
 import type * as Net from "node:net"
+import * as Path from "node:path"
+import * as IpcServer from "../src/daemon/IpcServer.js"
+import { JarvisApi } from "../src/domain/Api.js"
 import { Contact } from "../src/domain/Contact.js"
 import type { Uid } from "../src/domain/Ids.js"
 import type { PublicKey } from "../src/domain/Keys.js"
@@ -8,6 +12,7 @@ import { JarvisClient } from "../src/services/JarvisClient.js"
 import { layerTcp, Transport } from "../src/services/Transport.js"
 import { inProcessDaemon, rawConnection } from "./support/daemon.js"
 import { makeIdentity, startNode } from "./support/node.js"
+import { tempDir } from "./support/temp.js"
 
 const send = (socket: Net.Socket, value: unknown) =>
   socket.write(typeof value === "string" ? value : JSON.stringify(value) + "\n")
@@ -58,9 +63,43 @@ describe("IPC robustness (JSON-RPC over the Unix socket)", () => {
         assert.strictEqual(ok.id, "five")
         assert.strictEqual(ok.result.state, "no-identity", "still usable after every kind of bad input")
 
+        send(raw.socket, { jsonrpc: "2.0", id: 7, method: "daemon.ping" })
+        assert.deepStrictEqual(yield* next(), { jsonrpc: "2.0", id: 7, result: null })
+
         send(raw.socket, { jsonrpc: "2.0", id: 6, method: "rpc.discover" })
         const described = (yield* next()) as { result: { openrpc: string; methods: Array<{ name: string }> } }
         assert.isTrue(described.result.methods.some((m) => m.name === "messages.send"))
+      }),
+    { timeout: 30_000 }
+  )
+
+  it.scopedLive(
+    "a handler that throws instead of returning an Effect answers an internal error; the server stays up",
+    () =>
+      Effect.gen(function*() {
+        const path = Path.join(yield* tempDir(), "ipc.sock")
+        // Every method's handler throws: a bug in a handler, not in the caller's input.
+        const throwing = Context.unsafeMake<Rpc.ToHandler<RpcGroup.Rpcs<typeof JarvisApi>>>(
+          new Map(
+            [...JarvisApi.requests.values()].map((rpc) => [rpc.key, {
+              handler: () => {
+                throw new Error("handler bug")
+              },
+              context: Context.empty()
+            }])
+          )
+        )
+        yield* Layer.build(
+          IpcServer.layer({ endpoint: { _tag: "Unix", path } }).pipe(
+            Layer.provide(Layer.succeedContext(throwing))
+          )
+        )
+        const raw = yield* rawConnection(path)
+        for (const id of [1, 2]) {
+          send(raw.socket, { jsonrpc: "2.0", id, method: "daemon.ping" })
+          const answer = (yield* Effect.promise(() => raw.next())) as { id: number; error: { code: number } }
+          assert.deepStrictEqual([answer.id, answer.error.code], [id, -32603])
+        }
       }),
     { timeout: 30_000 }
   )

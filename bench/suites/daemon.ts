@@ -79,12 +79,12 @@ const cpuMsOf = (pid: number | undefined): number | undefined => {
   }
 }
 
-/** Median round trip of `daemon.status` calls, one at a time, over `rpc`. */
-const roundTrips = async (rpc: RpcConnection, count: number) => {
+/** Median round trip of `method` calls, one at a time, over `rpc`. */
+const roundTrips = async (rpc: RpcConnection, count: number, method = "daemon.status") => {
   const times: Array<number> = []
   for (let i = 0; i < count; i++) {
     const start = performance.now()
-    await rpc.call("daemon.status")
+    await rpc.call(method)
     times.push(performance.now() - start)
   }
   return median(times)
@@ -94,29 +94,38 @@ const ipcRoundTrip = async (alice: BenchDaemon) => {
   const echo = await startEcho()
   // The same JSON-RPC client on both sides (the echo sends the request line back, which the
   // client takes as the reply), so the ratio is the daemon's cost over a socket that does nothing.
+  // `daemon.ping` is the no-op the target is about; `daemon.status` (which gathers and encodes a
+  // profile) shows what a small real answer adds.
   const raw = await RpcConnection.open(echo.path)
   const rpc = await RpcConnection.open(alice.socket)
-  const ipcTimes: Array<number> = []
-  const rawTimes: Array<number> = []
-  let daemonCpuMs = 0
+  const times = { raw: [] as Array<number>, ping: [] as Array<number>, status: [] as Array<number> }
+  const cpuMs = { ping: 0, status: 0 }
   for (let trial = 0; trial < 7; trial++) {
-    rawTimes.push(await roundTrips(raw, 1000))
-    const before = cpuMsOf(alice.process.pid)
-    ipcTimes.push(await roundTrips(rpc, 1000))
-    const after = cpuMsOf(alice.process.pid)
-    daemonCpuMs += before === undefined || after === undefined ? NaN : after - before
+    times.raw.push(await roundTrips(raw, 1000))
+    for (const method of ["ping", "status"] as const) {
+      const before = cpuMsOf(alice.process.pid)
+      times[method].push(await roundTrips(rpc, 1000, `daemon.${method}`))
+      const after = cpuMsOf(alice.process.pid)
+      cpuMs[method] += before === undefined || after === undefined ? NaN : after - before
+    }
   }
   raw.close()
   rpc.close()
   echo.stop()
-  const rawUs = median(rawTimes) * 1000
-  const ipcUs = median(ipcTimes) * 1000
+  const rawUs = median(times.raw) * 1000
+  const rows = (method: "ping" | "status") => {
+    const us = median(times[method]) * 1000
+    return [
+      { name: `JSON-RPC daemon.${method}`, value: us, unit: "µs", ratio: { to: "raw echo", value: us / rawUs } },
+      ...(Number.isNaN(cpuMs[method]) ? [] : [
+        { name: `daemon CPU per daemon.${method} (user + system)`, value: cpuMs[method] * 1000 / 7000, unit: "µs" }
+      ])
+    ]
+  }
   table("IPC round trip (one request at a time)", [
     { name: "raw Unix-socket line echo (same client)", value: rawUs, unit: "µs" },
-    { name: "JSON-RPC daemon.status", value: ipcUs, unit: "µs", ratio: { to: "raw echo", value: ipcUs / rawUs } },
-    ...(Number.isNaN(daemonCpuMs) ? [] : [
-      { name: "daemon CPU per daemon.status (user + system)", value: daemonCpuMs * 1000 / 7000, unit: "µs" }
-    ])
+    ...rows("ping"),
+    ...rows("status")
   ])
 }
 

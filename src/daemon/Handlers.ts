@@ -116,6 +116,7 @@ export const layer = JarvisApi.toLayer(
     })
 
     return JarvisApi.of({
+      "daemon.ping": () => Effect.void,
       "daemon.status": () => daemon.status,
       "daemon.stop": () => daemon.stop,
       "identity.create": (p) => daemon.create(p),

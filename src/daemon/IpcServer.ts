@@ -141,6 +141,7 @@ interface Method {
 }
 
 const handlerOptions = { clientId: 0, headers: Headers.empty }
+const noItems = () => Effect.void
 
 /**
  * @since 2.0.0
@@ -169,7 +170,15 @@ export const make = (options: IpcServerOptions) =>
             Stream.suspend(() => entry.handler(payload, handlerOptions) as Stream.Stream<unknown, unknown>),
             emit
           ))
-        : (payload) => run(Effect.suspend(() => entry.handler(payload, handlerOptions) as Effect.Effect<unknown>))
+        : (payload) => {
+          let effect: Effect.Effect<unknown, unknown>
+          try {
+            effect = entry.handler(payload, handlerOptions) as Effect.Effect<unknown, unknown>
+          } catch (defect) {
+            effect = Effect.die(defect)
+          }
+          return run(effect)
+        }
       methods.set(codec.tag, { codec, start })
     }
 
@@ -343,7 +352,7 @@ export const make = (options: IpcServerOptions) =>
       }
       const pending: Pending = { id, fiber: undefined, lastCursor: undefined, overflowed: false, cancelled: false }
       client.pending.add(pending)
-      const fiber = handler.start(payload.right, emitter(client, pending, codec))
+      const fiber = handler.start(payload.right, codec.stream ? emitter(client, pending, codec) : noItems)
       if (client.pending.has(pending)) pending.fiber = fiber
       // Called at once when the handler already finished synchronously.
       fiber.addObserver((exit) => finish(client, pending, codec, exit))

@@ -139,6 +139,8 @@ const common = { error: ApiError } as const
  * @category methods
  */
 export class JarvisApi extends RpcGroup.make(
+  // Does nothing: a liveness check for scripts, and what the IPC overhead is measured with.
+  Rpc.make("daemon.ping", { ...common }),
   Rpc.make("daemon.status", { ...common, success: DaemonStatus }),
   Rpc.make("daemon.stop", { ...common }),
   Rpc.make("identity.create", {
