@@ -4,7 +4,8 @@ import { build } from "esbuild"
 import { execFileSync } from "node:child_process"
 import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
-import { join } from "node:path"
+import { join, resolve } from "node:path"
+import { leanIndexes } from "./bundle/lean-indexes.mjs"
 
 const entry = "src/cli/bin.ts"
 if (!existsSync(entry)) {
@@ -30,6 +31,7 @@ await build({
   sourcemap: "linked",
   external: ["sodium-native", "better-sqlite3", "@node-rs/argon2", "msgpackr-extract", "bufferutil", "utf-8-validate"],
   alias: { yaml: noConfigFiles, toml: noConfigFiles, ini: noConfigFiles },
+  plugins: [leanIndexes(resolve("src"))],
   // msgpackr would resolve and load its native string extractor (msgpackr-extract) at start-up,
   // ~5 ms of every cold start, the CLI's too (@effect/rpc's client imports msgpackr). It pays off
   // only for long strings, which the wire protocol's small messages do not have.

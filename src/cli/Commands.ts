@@ -6,7 +6,6 @@
  * @since 2.0.0
  */
 import { Args, Command, Options, Prompt } from "@effect/cli"
-import * as NodeContext from "@effect/platform-node/NodeContext"
 import { Clock, Console, Effect, Option, Redacted, Schema, Stream } from "effect"
 import * as Fs from "node:fs"
 import * as Path from "node:path"
@@ -21,6 +20,7 @@ import * as ApiSchema from "../protocol/ApiSchema.js"
 import type { JarvisClient } from "../services/JarvisClient.js"
 import * as DaemonControl from "./DaemonControl.js"
 import { emit, table, time, UsageError } from "./Output.js"
+import * as Platform from "./Platform.js"
 
 const home = Options.directory("home").pipe(
   Options.withDescription("data directory (default: $JARVIS_HOME, else the platform's data directory)"),
@@ -201,7 +201,7 @@ const init = Command.make("init", {
         const store = yield* Identity.make(dataDir)
         const created = yield* store.create({ username: name, password, listenPort: port })
         return Identity.profileView(created.profile)
-      }).pipe(Effect.provide(NodeContext.layer))
+      }).pipe(Effect.provide(Platform.layer))
     yield* emit(json, profile, () =>
       [
         `Created ${profile.username} (${profile.uid})`,

@@ -4,12 +4,12 @@
  * @since 2.0.0
  */
 import { ValidationError } from "@effect/cli"
-import * as NodeContext from "@effect/platform-node/NodeContext"
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { Cause, Console, Effect, Exit } from "effect"
 import { hoistRootOptions } from "./Argv.js"
 import { run } from "./Commands.js"
 import { exitCodeOf } from "./Output.js"
+import * as Platform from "./Platform.js"
 
 const argv = hoistRootOptions(process.argv)
 const jsonOutput = argv.includes("--json")
@@ -51,7 +51,7 @@ const program = Effect.suspend(() => run(argv)).pipe(
       Effect.sync(() => (process.exitCode = 1))
     )
   ),
-  Effect.provide(NodeContext.layer)
+  Effect.provide(Platform.layer)
 )
 
 NodeRuntime.runMain(program, {
