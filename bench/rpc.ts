@@ -11,7 +11,7 @@ import * as Path from "node:path"
 import * as Paths from "../src/daemon/Paths.js"
 
 /** The bundled CLI; `JARVIS_BIN` points the benchmarks at another build (A/B comparisons). */
-export const JARVIS = Path.resolve(process.env.JARVIS_BIN ?? "dist/jarvis.mjs")
+export const JARVIS = Path.resolve(process.env.JARVIS_BIN ?? "dist/jarvis.cjs")
 
 export class RpcConnection {
   private nextId = 1

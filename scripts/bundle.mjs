@@ -1,5 +1,5 @@
-// Bundles the CLI (and daemon, the same binary) into dist/jarvis.cjs, started by dist/jarvis.mjs
-// (scripts/bundle/launcher.mjs) from a V8 code cache made here. Native modules stay external.
+// Bundles the CLI (and daemon, the same binary) into dist/cli.bundle.cjs, started by dist/jarvis.cjs
+// (scripts/bundle/launcher.cjs) from a V8 code cache made here. Native modules stay external.
 import { build } from "esbuild"
 import { execFileSync } from "node:child_process"
 import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs"
@@ -12,15 +12,15 @@ if (!existsSync(entry)) {
   console.log("bundle: the CLI does not exist yet")
   process.exit(0)
 }
-for (const stale of ["dist/chunks", "dist/jarvis.mjs", "dist/jarvis.mjs.map", "dist/jarvis.cjs", "dist/jarvis.cjs.map"]) {
-  rmSync(stale, { recursive: true, force: true })
-}
-rmSync("dist/jarvis.cjs.cache", { force: true })
+// This build's outputs, and those of earlier layouts (an ES module launcher, chunks).
+const outputs = ["dist/jarvis.cjs", "dist/cli.bundle.cjs", "dist/cli.bundle.cjs.map", "dist/cli.bundle.cjs.cache"]
+const earlier = ["dist/chunks", "dist/jarvis.mjs", "dist/jarvis.mjs.map", "dist/jarvis.cjs.map", "dist/jarvis.cjs.cache"]
+for (const path of [...outputs, ...earlier]) rmSync(path, { recursive: true, force: true })
 mkdirSync("dist", { recursive: true })
 const noConfigFiles = "./scripts/bundle/no-config-files.mjs"
 await build({
   entryPoints: [entry],
-  outfile: "dist/jarvis.cjs",
+  outfile: "dist/cli.bundle.cjs",
   bundle: true,
   platform: "node",
   target: "node20",
@@ -38,14 +38,14 @@ await build({
   define: { "process.env.MSGPACKR_NATIVE_ACCELERATION_DISABLED": "\"true\"" },
   logLevel: "warning"
 })
-copyFileSync("scripts/bundle/launcher.mjs", "dist/jarvis.mjs")
-chmodSync("dist/jarvis.mjs", 0o755)
-// Leaves dist/jarvis.cjs.cache behind, made by this Node.js from a run that parses a command and
+copyFileSync("scripts/bundle/launcher.cjs", "dist/jarvis.cjs")
+chmodSync("dist/jarvis.cjs", 0o755)
+// Leaves dist/cli.bundle.cjs.cache behind, made by this Node.js from a run that parses a command and
 // goes through the IPC client (to a daemon that is not there: exit code 4), so the code a typical
 // command needs is in the cache, not only what loading needs.
 const home = mkdtempSync(join(tmpdir(), "jarvis-bundle-"))
 try {
-  execFileSync(process.execPath, ["dist/jarvis.mjs", "--home", home, "status", "--json"], {
+  execFileSync(process.execPath, ["dist/jarvis.cjs", "--home", home, "status", "--json"], {
     env: { ...process.env, JARVIS_WRITE_CODE_CACHE: "1" },
     stdio: "ignore"
   })

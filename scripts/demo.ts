@@ -9,7 +9,7 @@ import * as Net from "node:net"
 import * as Os from "node:os"
 import * as Path from "node:path"
 
-const JARVIS = Path.resolve("dist/jarvis.mjs")
+const JARVIS = Path.resolve("dist/jarvis.cjs")
 const root = Fs.mkdtempSync(Path.join(Os.tmpdir(), "jarvis-demo-"))
 const env: NodeJS.ProcessEnv = {
   ...process.env,

@@ -7,7 +7,7 @@ import * as Path from "node:path"
 import { createInterface } from "node:readline"
 
 /** The bundled executable built by the global setup. */
-export const JARVIS = Path.resolve("dist/jarvis.mjs")
+export const JARVIS = Path.resolve("dist/jarvis.cjs")
 
 export interface Run {
   readonly code: number
