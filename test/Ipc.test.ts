@@ -1,6 +1,7 @@
 import type { Rpc, RpcGroup } from "@effect/rpc"
 import { assert, describe, it } from "@effect/vitest"
-import { Chunk, Context, Effect, Layer, Stream } from "effect"
+import { Cause, Chunk, Context, Effect, Exit, Layer, Stream } from "effect"
+import * as Fs from "node:fs"
 import type * as Net from "node:net"
 import * as Path from "node:path"
 import * as IpcServer from "../src/daemon/IpcServer.js"
@@ -16,6 +17,23 @@ import { tempDir } from "./support/temp.js"
 
 const send = (socket: Net.Socket, value: unknown) =>
   socket.write(typeof value === "string" ? value : JSON.stringify(value) + "\n")
+
+/** An IPC server on `path` whose every handler throws (a bug in a handler, not in the input). */
+const serveThrowing = (path: string) =>
+  IpcServer.layer({ endpoint: { _tag: "Unix", path } }).pipe(
+    Layer.provide(Layer.succeedContext(
+      Context.unsafeMake<Rpc.ToHandler<RpcGroup.Rpcs<typeof JarvisApi>>>(
+        new Map(
+          [...JarvisApi.requests.values()].map((rpc) => [rpc.key, {
+            handler: () => {
+              throw new Error("handler bug")
+            },
+            context: Context.empty()
+          }])
+        )
+      )
+    ))
+  )
 
 describe("IPC robustness (JSON-RPC over the Unix socket)", () => {
   it.scopedLive(
@@ -78,22 +96,7 @@ describe("IPC robustness (JSON-RPC over the Unix socket)", () => {
     () =>
       Effect.gen(function*() {
         const path = Path.join(yield* tempDir(), "ipc.sock")
-        // Every method's handler throws: a bug in a handler, not in the caller's input.
-        const throwing = Context.unsafeMake<Rpc.ToHandler<RpcGroup.Rpcs<typeof JarvisApi>>>(
-          new Map(
-            [...JarvisApi.requests.values()].map((rpc) => [rpc.key, {
-              handler: () => {
-                throw new Error("handler bug")
-              },
-              context: Context.empty()
-            }])
-          )
-        )
-        yield* Layer.build(
-          IpcServer.layer({ endpoint: { _tag: "Unix", path } }).pipe(
-            Layer.provide(Layer.succeedContext(throwing))
-          )
-        )
+        yield* Layer.build(serveThrowing(path))
         const raw = yield* rawConnection(path)
         for (const id of [1, 2]) {
           send(raw.socket, { jsonrpc: "2.0", id, method: "daemon.ping" })
@@ -103,6 +106,23 @@ describe("IPC robustness (JSON-RPC over the Unix socket)", () => {
       }),
     { timeout: 30_000 }
   )
+
+  it.scopedLive("the socket's directory is made private, and one that belongs to another user is refused", () =>
+    Effect.gen(function*() {
+      const dir = Path.join(yield* tempDir(), "run")
+      Fs.mkdirSync(dir, { mode: 0o755 })
+      Fs.chmodSync(dir, 0o755)
+      yield* Effect.scoped(Layer.build(serveThrowing(Path.join(dir, "ipc.sock"))))
+      assert.strictEqual(Fs.statSync(dir).mode & 0o777, 0o700, "an existing directory is closed to others")
+
+      // Only root can hand a directory to someone else; elsewhere this half cannot be set up.
+      if (process.getuid?.() !== 0) return
+      Fs.chownSync(dir, 4321, 4321)
+      const refused = yield* Effect.exit(Effect.scoped(Layer.build(serveThrowing(Path.join(dir, "ipc.sock")))))
+      assert.isTrue(Exit.isFailure(refused))
+      assert.match(String(Cause.squash((refused as Exit.Failure<unknown, unknown>).cause)), /belongs to another user/)
+      assert.isFalse(Fs.existsSync(Path.join(dir, "ipc.sock")), "nothing was bound there")
+    }))
 
   it.scopedLive(
     "$/cancel ends a subscription, whose last word is the cancel's null; the connection stays usable",
