@@ -83,6 +83,7 @@ describe("delivery guarantees (real daemons)", () => {
           yield* sendAll(a, "bob", messages)
           const pending = yield* a.outbox.list({ contact: "bob" })
           assert.deepStrictEqual(pending.map((p) => p.id), messages, "all 100 wait, in order")
+          assert.strictEqual(new Set(pending.map((p) => p.nextRetryAt)).size, 1, "one link, one next retry for all")
           const history = yield* fullHistory(a, "bob")
           assert.isTrue(history.every((m) => m.status === "queued"))
         }))

@@ -271,11 +271,15 @@ export const layer = JarvisApi.toLayer(
           Effect.gen(function*() {
             const uid = contact === undefined ? undefined : (yield* resolve(s, contact)).uid
             const pending = yield* s.history.pending(uid)
-            return yield* Effect.forEach(pending, (m) =>
-              Effect.map(
-                healthOf(s, m.contact),
-                (h) => h?.nextRetryAt === undefined ? m : { ...m, nextRetryAt: h.nextRetryAt }
-              ))
+            // One health lookup per contact, not per message.
+            const retries = new Map<Uid, number | undefined>()
+            for (const contact of new Set(pending.map((m) => m.contact))) {
+              retries.set(contact, (yield* healthOf(s, contact))?.nextRetryAt)
+            }
+            return pending.map((m) => {
+              const nextRetryAt = retries.get(m.contact)
+              return nextRetryAt === undefined ? m : { ...m, nextRetryAt }
+            })
           })
         ),
       "outbox.cancel": ({ id }) =>

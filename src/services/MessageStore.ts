@@ -399,9 +399,7 @@ export const make = (options: { readonly capacity: number }) =>
       if (expiries.size === 0) return
       const now = yield* Clock.currentTimeMillis
       for (const [contact, b] of boxes) {
-        const expired = b.readyMessages().filter((m) =>
-          (expiries.get(keyOf(contact, m.id)) ?? Infinity) <= now && b.remove(m.id)
-        )
+        const expired = b.removeWhere((m) => (expiries.get(keyOf(contact, m.id)) ?? Infinity) <= now)
         if (expired.length === 0) continue
         const ids = expired.map((m) => m.id)
         yield* log.record(

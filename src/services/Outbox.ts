@@ -177,6 +177,21 @@ export class Box {
     return false
   }
 
+  /** Removes, in one pass, every waiting message `drop` selects; returns them in queue order. */
+  removeWhere(drop: (message: Deliverable) => boolean): ReadonlyArray<Deliverable> {
+    const removed: Array<Deliverable> = []
+    const kept: Array<Deliverable> = []
+    for (let i = this.head; i < this.ready.length; i++) {
+      const message = this.ready[i]!
+      ;(drop(message) ? removed : kept).push(message)
+    }
+    if (removed.length > 0) {
+      this.ready = kept
+      this.head = 0
+    }
+    return removed
+  }
+
   readyMessages(): ReadonlyArray<Deliverable> {
     return this.ready.slice(this.head)
   }
