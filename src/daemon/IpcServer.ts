@@ -131,13 +131,17 @@ const failureObject = (error: unknown): JsonRpc.ErrorObject => {
   return { code: JsonRpc.codeOf(_tag), message, data: encoded.right }
 }
 
-/** A method ready to run: its codecs, and a handler whose call runs as a fiber of the server's set. */
+/**
+ * A method ready to run: its codecs, and a handler whose call runs as a fiber of the server's set,
+ * or is already its outcome when the handler returned a finished Effect (`Effect.void`, a value,
+ * a failure): then no fiber is started, as Effect's own runners do for such values.
+ */
 interface Method {
   readonly codec: Codec
   readonly start: (
     payload: unknown,
     emit: (chunk: Chunk.Chunk<unknown>) => Effect.Effect<void>
-  ) => Fiber.RuntimeFiber<unknown, unknown>
+  ) => Fiber.RuntimeFiber<unknown, unknown> | Exit.Exit<unknown, unknown>
 }
 
 const handlerOptions = { clientId: 0, headers: Headers.empty }
@@ -177,7 +181,7 @@ export const make = (options: IpcServerOptions) =>
           } catch (defect) {
             effect = Effect.die(defect)
           }
-          return run(effect)
+          return Exit.isExit(effect) ? effect : run(effect)
         }
       methods.set(codec.tag, { codec, start })
     }
@@ -353,6 +357,7 @@ export const make = (options: IpcServerOptions) =>
       const pending: Pending = { id, fiber: undefined, lastCursor: undefined, overflowed: false, cancelled: false }
       client.pending.add(pending)
       const fiber = handler.start(payload.right, codec.stream ? emitter(client, pending, codec) : noItems)
+      if (Exit.isExit(fiber)) return finish(client, pending, codec, fiber)
       if (client.pending.has(pending)) pending.fiber = fiber
       // Called at once when the handler already finished synchronously.
       fiber.addObserver((exit) => finish(client, pending, codec, exit))
