@@ -1,7 +1,7 @@
 import { SqlClient } from "@effect/sql"
 import { assert, describe, it } from "@effect/vitest"
 import Database from "better-sqlite3"
-import { Chunk, Effect, Exit, Fiber, Layer, Scope, Stream, TestClock } from "effect"
+import { Cause, Chunk, Context, Effect, Exit, Fiber, Layer, Scope, Stream, TestClock } from "effect"
 import * as Fs from "node:fs"
 import * as Path from "node:path"
 import type { MessageId } from "../src/domain/Ids.js"
@@ -333,18 +333,45 @@ describe("durable store", () => {
                   VALUES ('c', ${id}, 1, 0, 'queued', x'00')`
             )
           // Offered together, so they share a batch: the failing one is in the middle of it.
+          let failingRuns = 0
+          const failing = Effect.zipRight(
+            Effect.sync(() => failingRuns++),
+            Effect.zipRight(insert("a"), Effect.fail("boom"))
+          )
           const results = yield* Effect.all([
             Effect.either(store.write(insert("x"))),
-            Effect.either(store.write(Effect.zipRight(insert("a"), Effect.fail("boom")))),
+            Effect.either(store.write(failing)),
             Effect.either(store.write(insert("b")))
           ], { concurrency: "unbounded" })
           assert.deepStrictEqual(results.map((r) => r._tag), ["Right", "Left", "Right"])
+          assert.strictEqual(failingRuns, 1, "the failing body is not run again")
           const rows = yield* store.sql<
             { readonly id: string }
           >`SELECT id FROM messages WHERE contact = 'c' ORDER BY seq`
           assert.deepStrictEqual(rows.map((r) => r.id), ["x", "b"])
         })
       )
+    }))
+
+  it.scoped("writes still waiting when the store closes fail instead of hanging, and later ones fail at once", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir()
+      const scope = yield* Scope.make()
+      const store = Context.get(
+        yield* Layer.buildWithScope(Store.layer({ dataDir: dir, identityPrivateKey: owner.keyPair.privateKey }), scope),
+        Store.Store
+      )
+      // The first write's body never ends (TestClock), so the writer is busy when the store closes.
+      const stuck = yield* Effect.fork(store.write(Effect.zipRight(Effect.sleep("1 hour"), Effect.void)))
+      const queued = yield* Effect.fork(store.write(Effect.void))
+      yield* Effect.yieldNow()
+      yield* Scope.close(scope, Exit.void)
+      for (const fiber of [stuck, queued]) {
+        const exit = yield* Fiber.await(fiber)
+        assert.isTrue(Exit.isFailure(exit) && Cause.isDie(exit.cause), String(exit))
+      }
+      const late = yield* Effect.exit(store.write(Effect.void))
+      assert.isTrue(Exit.isFailure(late) && Cause.isDie(late.cause), "a write after closing fails at once")
     }))
 
   it.scoped("without the key, the data directory reveals no message text", () =>

@@ -173,7 +173,9 @@ export const make = (options: { readonly capacity: number }) =>
           const body = sealed.sealJson(ad(contact, true, message.id), { body: message.body })
           // The hot path of sending: one statement, straight to the writer's connection. A message
           // id that was already sent is left alone (the caller's retry), and not queued again.
-          const inserted = yield* store.write(
+          // The committed message joins the in-memory queue from the writer, in commit order, even
+          // if the caller is interrupted meanwhile (a cancelled request, a client gone).
+          yield* store.writeThen(
             Effect.map(
               store.exec<{ readonly seq: number }>(INSERT_OUTGOING, [
                 contact,
@@ -184,11 +186,14 @@ export const make = (options: { readonly capacity: number }) =>
                 expiresAt ?? null
               ]),
               (created) => created.length > 0
-            )
+            ),
+            (inserted) =>
+              Effect.sync(() => {
+                if (!inserted) return
+                if (expiresAt !== undefined) expiries.set(keyOf(contact, message.id), expiresAt)
+                b.push(message)
+              })
           ).pipe(Effect.orDie)
-          if (!inserted) return
-          if (expiresAt !== undefined) expiries.set(keyOf(contact, message.id), expiresAt)
-          b.push(message)
         }),
       attach: (contact, onReady) => {
         const cursor = box(contact).attach(onReady)

@@ -9,7 +9,7 @@
 import { SqlClient } from "@effect/sql"
 import * as SqliteClient from "@effect/sql-sqlite-node/SqliteClient"
 import type { SqlError } from "@effect/sql/SqlError"
-import { Cause, Context, Effect, Exit, Layer, Option, Queue } from "effect"
+import { Cause, Context, Effect, Exit, Layer, Option } from "effect"
 import type { Scope } from "effect"
 import * as Path from "node:path"
 import type { SealedBox } from "./internal/sealedBox.js"
@@ -133,6 +133,9 @@ interface PendingWrite {
 /** Why a batch's transaction was rolled back: one of its bodies failed. */
 const bodyFailed = Symbol("jarvis/Store/bodyFailed")
 
+/** The outcome of a write the store closed under (the daemon locking or stopping). */
+const closed = Exit.die("the store was closed before this write was committed")
+
 const MAX_BATCH = 4096
 
 const migrate = (sql: SqlClient.SqlClient) =>
@@ -183,16 +186,26 @@ export const make = (options: {
             : Effect.dieMessage("Store.exec outside a write")
       )
 
-    const queue = yield* Queue.unbounded<PendingWrite>()
+    // Writes waiting for the writer, and a wake-up for it when it is idle. Plain state rather
+    // than a Queue: the writer takes a batch and records it in one synchronous step, so a store
+    // closing at any instant knows every write it has to answer.
+    let waiting: Array<PendingWrite> = []
+    let current: ReadonlyArray<PendingWrite> = []
+    let wake: (() => void) | undefined
+    let open = true
     const settle = (w: PendingWrite, exit: Exit.Exit<unknown, unknown>) =>
       Exit.isSuccess(exit) && w.afterCommit !== undefined
         ? Effect.map(w.afterCommit(exit.value), () => w.resume(exit))
         : Effect.sync(() => w.resume(exit))
     // The whole batch in one transaction. Bodies almost never fail (their SQL is written not to),
-    // so none gets a savepoint of its own; if one does fail, the batch is rolled back and each
-    // write is run again in a transaction of its own, so a failing body fails only its caller.
-    const commit = (batch: ReadonlyArray<PendingWrite>) =>
+    // so none gets a savepoint of its own. If one does fail, the transaction is rolled back, that
+    // write gets its failure, and the rest of the batch is committed again without it: a failing
+    // body fails only its caller and runs once. (The others ran in the rolled-back transaction
+    // too, so in-memory counters they advanced, like the event log's next cursor, skip a few
+    // values: cursors stay strictly increasing, not contiguous.)
+    const commit = (batch: ReadonlyArray<PendingWrite>): Effect.Effect<void, never, SqlClient.SqlClient> =>
       Effect.gen(function*() {
+        if (batch.length === 0) return
         const exits: Array<Exit.Exit<unknown, unknown>> = []
         const together = yield* Effect.exit(sql.withTransaction(
           Effect.forEach(
@@ -211,12 +224,43 @@ export const make = (options: {
         if (Option.getOrUndefined(Cause.failureOption(together.cause)) !== bodyFailed) {
           return yield* Effect.sync(() => batch.forEach((w) => w.resume(Exit.failCause(together.cause))))
         }
-        for (const w of batch) {
-          yield* Effect.flatMap(Effect.exit(sql.withTransaction(w.effect)), (exit) => settle(w, exit))
-        }
+        const failed = exits.length - 1
+        batch[failed]!.resume(exits[failed]!)
+        yield* commit([...batch.slice(0, failed), ...batch.slice(failed + 1)])
       })
+    // Everything waiting when the writer gets to run (so writes offered together share a batch),
+    // taken and recorded in one step.
+    const takeBatch = Effect.sync(() => {
+      const batch = waiting.length <= MAX_BATCH ? waiting : waiting.slice(0, MAX_BATCH)
+      waiting = waiting.length <= MAX_BATCH ? [] : waiting.slice(MAX_BATCH)
+      current = batch
+      return batch
+    })
+    const nextBatch = Effect.flatMap(
+      Effect.async<void>((resume) => {
+        if (waiting.length > 0) return resume(Effect.void)
+        wake = () => {
+          wake = undefined
+          resume(Effect.void)
+        }
+        return Effect.sync(() => {
+          wake = undefined
+        })
+      }),
+      () => takeBatch
+    )
     yield* Effect.forkScoped(
-      Effect.forever(Effect.flatMap(Queue.takeBetween(queue, 1, MAX_BATCH), (chunk) => commit([...chunk]))).pipe(
+      Effect.forever(Effect.flatMap(nextBatch, commit)).pipe(
+        // Closing (lock, stop): every write not committed yet fails rather than waiting forever,
+        // and later writes fail at once.
+        Effect.onInterrupt(() =>
+          Effect.sync(() => {
+            open = false
+            const unanswered = [...current, ...waiting]
+            waiting = []
+            for (const w of unanswered) w.resume(closed)
+          })
+        ),
         // The writer's context holds only the client: @effect/sql scopes every statement, and each
         // scope copies the context it runs in (the daemon's has ~40 services). No spans either.
         Effect.mapInputContext((_: Context.Context<never>) => Context.make(SqlClient.SqlClient, sql)),
@@ -224,18 +268,22 @@ export const make = (options: {
       )
     )
 
-    // The caller waits on a callback rather than a Deferred (cheaper, and it is only ever resumed
-    // once, by the writer).
+    // The caller waits on a callback rather than a Deferred (cheaper); it is answered once, by the
+    // writer or by the store closing.
     const writeThen = <A, E>(
       effect: Effect.Effect<A, E, SqlClient.SqlClient>,
       afterCommit?: (a: A) => Effect.Effect<void>
     ): Effect.Effect<A, E | SqlError> =>
       Effect.async<A, E | SqlError>((resume) => {
-        queue.unsafeOffer({
-          effect,
-          afterCommit: afterCommit as PendingWrite["afterCommit"],
-          resume: resume as PendingWrite["resume"]
-        })
+        let answered = false
+        const once = (outcome: Effect.Effect<unknown, unknown>) => {
+          if (answered) return
+          answered = true
+          resume(outcome as Effect.Effect<A, E | SqlError>)
+        }
+        if (!open) return once(closed)
+        waiting.push({ effect, afterCommit: afterCommit as PendingWrite["afterCommit"], resume: once })
+        wake?.()
       })
 
     return {
