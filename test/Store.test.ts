@@ -353,6 +353,27 @@ describe("durable store", () => {
       )
     }))
 
+  it.scoped("a send whose caller is interrupted while it commits still joins the queue (and is not lost)", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir()
+      yield* session(
+        dir,
+        Effect.gen(function*() {
+          const contacts = yield* ContactBook
+          const outbox = yield* Outbox
+          yield* contacts.add(peer)
+          const sending = yield* Effect.fork(outbox.enqueue(peer.uid, text(1)))
+          yield* Effect.yieldNow()
+          yield* Fiber.interrupt(sending) // e.g. the IPC client cancelled or went away
+          for (let i = 0; i < 100 && (yield* outbox.depth(peer.uid)) === 0; i++) yield* Effect.yieldNow()
+          assert.strictEqual(yield* outbox.depth(peer.uid), 1, "committed, so queued for delivery now")
+          const retry = yield* Effect.exit(outbox.enqueue(peer.uid, text(1)))
+          assert.isTrue(Exit.isSuccess(retry))
+          assert.strictEqual(yield* outbox.depth(peer.uid), 1, "the caller's retry does not queue it twice")
+        })
+      )
+    }))
+
   it.scoped("writes still waiting when the store closes fail instead of hanging, and later ones fail at once", () =>
     Effect.gen(function*() {
       const dir = yield* tempDir()
