@@ -125,6 +125,31 @@ describe("IPC robustness (JSON-RPC over the Unix socket)", () => {
     }))
 
   it.scopedLive(
+    "a daemon that stops answers the requests still running (\"stopping\") before it closes",
+    () =>
+      Effect.gen(function*() {
+        const { client, socket } = yield* inProcessDaemon({})
+        yield* client.identity.create({ username: "me", password: "pw", listenPort: 0 })
+        yield* client.identity.unlock({ password: "pw" })
+        const raw = yield* rawConnection(socket)
+        send(raw.socket, { jsonrpc: "2.0", id: "sub", method: "events.subscribe", params: {} })
+        send(raw.socket, { jsonrpc: "2.0", id: 1, method: "daemon.ping" })
+        let line = (yield* Effect.promise(() => raw.next())) as { id?: unknown }
+        while (line.id !== 1) line = (yield* Effect.promise(() => raw.next())) as { id?: unknown }
+        yield* client.daemon.stop()
+        const last = yield* Effect.promise(async () => {
+          while (true) {
+            const next = (await raw.next()) as { id?: unknown; method?: string; error?: { message: string } }
+            if (next.method !== "stream") return next
+          }
+        })
+        assert.strictEqual(last.id, "sub")
+        assert.match(last.error!.message, /stopping/)
+      }),
+    { timeout: 30_000 }
+  )
+
+  it.scopedLive(
     "$/cancel ends a subscription, whose last word is the cancel's null; the connection stays usable",
     () =>
       Effect.gen(function*() {

@@ -71,7 +71,8 @@ interface Pending {
   readonly id: JsonRpc.Id
   fiber: Fiber.RuntimeFiber<unknown, unknown> | undefined
   lastCursor: number | undefined
-  overflowed: boolean
+  /** Already answered (an overflow or an item that could not be encoded ended it): nothing more. */
+  answered: boolean
   cancelled: boolean
 }
 
@@ -197,24 +198,29 @@ export const make = (options: IpcServerOptions) =>
       if (client.socket.writableLength > maxBuffered * 4) client.socket.destroy()
     }
 
-    /** Writes `render()`; a value its own Schema cannot encode is a defect, reported as such. */
-    const encoded = (client: Client, pending: Pending, render: () => string) => {
+    /**
+     * Writes `render()`; a value its own Schema cannot encode is a defect, reported as such, and
+     * answers the request for good (false).
+     */
+    const encoded = (client: Client, pending: Pending, render: () => string): boolean => {
       let line: string
       try {
         line = render()
       } catch (defect) {
+        pending.answered = true
         write(client, JsonRpc.error(pending.id, { code: JsonRpc.ErrorCode.InternalError, message: "Internal error" }))
         runLog(Effect.logError("cannot encode a response", Cause.die(defect)))
-        return
+        return false
       }
       write(client, line)
+      return true
     }
 
     /** A stream's items; past `maxBuffered` unread bytes the stream ends with `EventsOverflow`. */
     const emitter = (client: Client, pending: Pending, codec: Codec) => (chunk: Chunk.Chunk<unknown>) =>
       Effect.suspend(() => {
         if (client.socket.writableLength > maxBuffered) {
-          pending.overflowed = true
+          pending.answered = true
           const overflow = new EventsOverflow({ resumeFrom: pending.lastCursor ?? 0 })
           write(client, JsonRpc.error(pending.id, failureObject(overflow)))
           return Effect.interrupt
@@ -224,14 +230,15 @@ export const make = (options: IpcServerOptions) =>
           const cursor = (value as { readonly cursor?: unknown }).cursor
           if (typeof cursor === "number") pending.lastCursor = cursor
         }
-        encoded(client, pending, () => JsonRpc.streamItems(pending.id, codec.encodeItems(values)))
-        return Effect.void
+        return encoded(client, pending, () => JsonRpc.streamItems(pending.id, codec.encodeItems(values)))
+          ? Effect.void
+          : Effect.interrupt
       })
 
     /** A request's outcome: a result, a typed error, or an internal error (logged). */
     const finish = (client: Client, pending: Pending, codec: Codec, exit: Exit.Exit<unknown, unknown>) => {
       client.pending.delete(pending)
-      if (pending.overflowed || pending.cancelled || !clients.has(client)) return
+      if (pending.answered || pending.cancelled || !clients.has(client)) return
       if (Exit.isSuccess(exit)) {
         return encoded(client, pending, () => JsonRpc.result(pending.id, codec.encodeSuccess(exit.value)))
       }
@@ -354,7 +361,15 @@ export const make = (options: IpcServerOptions) =>
           })
         )
       }
-      const pending: Pending = { id, fiber: undefined, lastCursor: undefined, overflowed: false, cancelled: false }
+      // An event stream that overflows before its first item resumes from where it was asked to.
+      const from = codec.stream ? (payload.right as { readonly from?: unknown }).from : undefined
+      const pending: Pending = {
+        id,
+        fiber: undefined,
+        lastCursor: typeof from === "number" ? from : undefined,
+        answered: false,
+        cancelled: false
+      }
       client.pending.add(pending)
       const fiber = handler.start(payload.right, codec.stream ? emitter(client, pending, codec) : noItems)
       if (Exit.isExit(fiber)) return finish(client, pending, codec, fiber)
@@ -397,6 +412,8 @@ export const make = (options: IpcServerOptions) =>
     }
 
     const address = yield* listen(options.endpoint, onConnection)
+    // Closing: first the running requests are interrupted, so each is answered ("the daemon is
+    // stopping"), then the connections end, which flushes those answers.
     yield* Effect.addFinalizer(() =>
       Effect.sync(() => {
         for (const client of clients) {
@@ -404,6 +421,7 @@ export const make = (options: IpcServerOptions) =>
         }
       })
     )
+    yield* Effect.addFinalizer(() => FiberSet.clear(fibers))
     return address
   })
 
