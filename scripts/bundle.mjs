@@ -32,6 +32,8 @@ await build({
   external: ["sodium-native", "better-sqlite3", "@node-rs/argon2", "msgpackr-extract", "bufferutil", "utf-8-validate"],
   alias: { yaml: noConfigFiles, toml: noConfigFiles, ini: noConfigFiles },
   plugins: [leanIndexes(resolve("src"))],
+  // An import the lean indexes do not provide would be `undefined` at run time: fail the build.
+  logOverride: { "import-is-undefined": "error" },
   // msgpackr would resolve and load its native string extractor (msgpackr-extract) at start-up,
   // ~5 ms of every cold start, the CLI's too (@effect/rpc's client imports msgpackr). It pays off
   // only for long strings, which the wire protocol's small messages do not have.

@@ -16,7 +16,8 @@ const importedNames = (dir) => {
   const visit = (path) => {
     if (statSync(path).isDirectory()) return readdirSync(path).forEach((f) => visit(join(path, f)))
     if (!path.endsWith(".ts")) return
-    for (const [, typeOnly, list, pkg] of readFileSync(path, "utf8").matchAll(IMPORT)) {
+    const source = readFileSync(path, "utf8").replace(/\/\*[\s\S]*?\*\/|\/\/[^\n]*/g, "")
+    for (const [, typeOnly, list, pkg] of source.matchAll(IMPORT)) {
       if (typeOnly !== undefined || !PACKAGES.test(pkg)) continue
       for (const item of list.split(",")) {
         const name = item.trim().split(/\s+as\s+/)[0].trim()
@@ -34,8 +35,11 @@ export const leanIndexes = (srcDir) => ({
   name: "lean-indexes",
   setup(build) {
     const names = importedNames(srcDir)
+    // Only named imports are scanned; `import * as X from "effect"`, re-exports and dynamic
+    // imports keep the real index (and the build fails on a name the lean index lacks, see the
+    // logOverride in scripts/bundle.mjs).
     build.onResolve({ filter: PACKAGES }, (args) =>
-      args.importer.startsWith(srcDir) && names.has(args.path)
+      args.kind === "import-statement" && args.importer.startsWith(srcDir) && names.has(args.path)
         ? { path: args.path, namespace: "lean-index" }
         : undefined)
     build.onLoad({ filter: /.*/, namespace: "lean-index" }, (args) => ({
