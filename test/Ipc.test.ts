@@ -11,7 +11,7 @@ import type { Uid } from "../src/domain/Ids.js"
 import type { PublicKey } from "../src/domain/Keys.js"
 import { JarvisClient } from "../src/services/JarvisClient.js"
 import { layerTcp, Transport } from "../src/services/Transport.js"
-import { inProcessDaemon, rawConnection } from "./support/daemon.js"
+import { inProcessDaemon, rawConnection, unlockedDaemon } from "./support/daemon.js"
 import { makeIdentity, startNode } from "./support/node.js"
 import { tempDir } from "./support/temp.js"
 
@@ -128,9 +128,7 @@ describe("IPC robustness (JSON-RPC over the Unix socket)", () => {
     "a daemon that stops answers the requests still running (\"stopping\") before it closes",
     () =>
       Effect.gen(function*() {
-        const { client, socket } = yield* inProcessDaemon({})
-        yield* client.identity.create({ username: "me", password: "pw", listenPort: 0 })
-        yield* client.identity.unlock({ password: "pw" })
+        const { client, socket } = yield* unlockedDaemon("me")
         const raw = yield* rawConnection(socket)
         send(raw.socket, { jsonrpc: "2.0", id: "sub", method: "events.subscribe", params: {} })
         send(raw.socket, { jsonrpc: "2.0", id: 1, method: "daemon.ping" })
@@ -153,9 +151,7 @@ describe("IPC robustness (JSON-RPC over the Unix socket)", () => {
     "$/cancel ends a subscription, whose last word is the cancel's null; the connection stays usable",
     () =>
       Effect.gen(function*() {
-        const { client, socket } = yield* inProcessDaemon({})
-        yield* client.identity.create({ username: "me", password: "pw", listenPort: 0 })
-        yield* client.identity.unlock({ password: "pw" })
+        const { client, socket } = yield* unlockedDaemon("me")
         const raw = yield* rawConnection(socket)
         const next = () => Effect.promise(() => raw.next() as Promise<{ id?: unknown; method?: string }>)
 

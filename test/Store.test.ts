@@ -33,6 +33,12 @@ const session = <A, E>(
   f: Effect.Effect<A, E, Layer.Layer.Success<ReturnType<typeof storeLayer>> | Scope.Scope>
 ) => Effect.scoped(Effect.provide(f, storeLayer(dir)))
 
+/** The outbox, with `peer` among the contacts. */
+const outboxWithPeer = Effect.gen(function*() {
+  yield* (yield* ContactBook).add(peer)
+  return yield* Outbox
+})
+
 const text = (i: number, body = `secret message ${i}`): Deliverable => ({
   _tag: "Text",
   id: `m${i}` as MessageId,
@@ -47,8 +53,7 @@ describe("durable store", () => {
       yield* session(
         dir,
         Effect.gen(function*() {
-          yield* (yield* ContactBook).add(peer)
-          const outbox = yield* Outbox
+          const outbox = yield* outboxWithPeer
           yield* outbox.enqueue(peer.uid, text(0), 5_000)
           yield* outbox.enqueue(peer.uid, text(1))
           yield* outbox.enqueue(peer.uid, text(2), 60_000)
@@ -91,9 +96,7 @@ describe("durable store", () => {
       yield* session(
         dir,
         Effect.gen(function*() {
-          const contacts = yield* ContactBook
-          const outbox = yield* Outbox
-          yield* contacts.add(peer)
+          const outbox = yield* outboxWithPeer
           for (let i = 0; i < 5; i++) yield* outbox.enqueue(peer.uid, text(i))
           yield* outbox.enqueue(peer.uid, text(0))
           assert.strictEqual(yield* outbox.depth(peer.uid), 5, "the same id twice is one message")
@@ -161,9 +164,7 @@ describe("durable store", () => {
       yield* session(
         dir,
         Effect.gen(function*() {
-          const contacts = yield* ContactBook
-          const outbox = yield* Outbox
-          yield* contacts.add(peer)
+          const outbox = yield* outboxWithPeer
           yield* outbox.enqueue(peer.uid, text(0))
           yield* outbox.enqueue(peer.uid, text(1), 4_000_000_000_000)
           yield* outbox.enqueue(peer.uid, text(2))
@@ -359,9 +360,7 @@ describe("durable store", () => {
       yield* session(
         dir,
         Effect.gen(function*() {
-          const contacts = yield* ContactBook
-          const outbox = yield* Outbox
-          yield* contacts.add(peer)
+          const outbox = yield* outboxWithPeer
           const sending = yield* Effect.fork(outbox.enqueue(peer.uid, text(1)))
           yield* Effect.yieldNow()
           yield* Fiber.interrupt(sending) // e.g. the IPC client cancelled or went away
@@ -402,9 +401,7 @@ describe("durable store", () => {
       yield* session(
         dir,
         Effect.gen(function*() {
-          const contacts = yield* ContactBook
-          yield* contacts.add(peer)
-          const outbox = yield* Outbox
+          const outbox = yield* outboxWithPeer
           const inbox = yield* Inbox
           yield* outbox.enqueue(peer.uid, text(1, `outgoing ${marker}`))
           yield* inbox.deliver(peer, [text(2, `incoming ${marker}`)], 1)

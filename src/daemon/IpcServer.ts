@@ -71,9 +71,11 @@ interface Pending {
   readonly id: JsonRpc.Id
   fiber: Fiber.RuntimeFiber<unknown, unknown> | undefined
   lastCursor: number | undefined
-  /** Already answered (an overflow or an item that could not be encoded ended it): nothing more. */
-  answered: boolean
-  cancelled: boolean
+  /**
+   * Nothing more is sent for it: cancelled, its client gone, or already answered (an overflow, or
+   * an item that could not be encoded).
+   */
+  closed: boolean
 }
 
 interface Client {
@@ -88,8 +90,6 @@ interface Client {
  * so a request crosses Schema once each way.
  */
 interface Codec {
-  readonly tag: string
-  readonly key: string
   readonly stream: boolean
   readonly decodePayload: (params: unknown) => Either.Either<unknown, ParseResult.ParseError>
   readonly encodeSuccess: (value: unknown) => unknown
@@ -102,8 +102,6 @@ for (const [tag, rpc] of JarvisApi.requests) {
   const streamSchemas = RpcSchema.getStreamSchemas(rpcWithProps.successSchema.ast)
   const decode = Schema.decodeUnknownEither(rpcWithProps.payloadSchema as Schema.Schema<unknown, unknown>)
   codecs.set(tag, {
-    tag,
-    key: rpcWithProps.key,
     stream: Option.isSome(streamSchemas),
     decodePayload: (params) => decode(params, { onExcessProperty: "error" }),
     encodeSuccess: Option.isSome(streamSchemas)
@@ -165,8 +163,9 @@ export const make = (options: IpcServerOptions) =>
     // first asynchronous step before `start` returns): no fiber just to hand it over, no
     // per-request scope. Each method's handler context is merged in once, here.
     const methods = new Map<string, Method>()
-    for (const codec of codecs.values()) {
-      const entry = handlers.unsafeMap.get(codec.key) as Rpc.Handler<string>
+    for (const [tag, rpc] of JarvisApi.requests) {
+      const codec = codecs.get(tag)!
+      const entry = handlers.unsafeMap.get(rpc.key) as Rpc.Handler<string>
       const run = yield* FiberSet.runtime(fibers)<never>().pipe(Effect.provide(entry.context))
       // A handler that throws instead of returning is a defect of its request, not of the daemon.
       const start: Method["start"] = codec.stream
@@ -184,7 +183,7 @@ export const make = (options: IpcServerOptions) =>
           }
           return Exit.isExit(effect) ? effect : run(effect)
         }
-      methods.set(codec.tag, { codec, start })
+      methods.set(tag, { codec, start })
     }
 
     // Responses produced in the same turn of the event loop leave in one write (one syscall).
@@ -207,7 +206,7 @@ export const make = (options: IpcServerOptions) =>
       try {
         line = render()
       } catch (defect) {
-        pending.answered = true
+        pending.closed = true
         write(client, JsonRpc.error(pending.id, { code: JsonRpc.ErrorCode.InternalError, message: "Internal error" }))
         runLog(Effect.logError("cannot encode a response", Cause.die(defect)))
         return false
@@ -220,7 +219,7 @@ export const make = (options: IpcServerOptions) =>
     const emitter = (client: Client, pending: Pending, codec: Codec) => (chunk: Chunk.Chunk<unknown>) =>
       Effect.suspend(() => {
         if (client.socket.writableLength > maxBuffered) {
-          pending.answered = true
+          pending.closed = true
           const overflow = new EventsOverflow({ resumeFrom: pending.lastCursor ?? 0 })
           write(client, JsonRpc.error(pending.id, failureObject(overflow)))
           return Effect.interrupt
@@ -238,7 +237,7 @@ export const make = (options: IpcServerOptions) =>
     /** A request's outcome: a result, a typed error, or an internal error (logged). */
     const finish = (client: Client, pending: Pending, codec: Codec, exit: Exit.Exit<unknown, unknown>) => {
       client.pending.delete(pending)
-      if (pending.answered || pending.cancelled || !clients.has(client)) return
+      if (pending.closed) return
       if (Exit.isSuccess(exit)) {
         return encoded(client, pending, () => JsonRpc.result(pending.id, codec.encodeSuccess(exit.value)))
       }
@@ -265,7 +264,7 @@ export const make = (options: IpcServerOptions) =>
     }
 
     const interrupt = (pending: Pending) => {
-      pending.cancelled = true
+      pending.closed = true
       pending.fiber?.unsafeInterruptAsFork(pending.fiber.id())
     }
 
@@ -367,14 +366,13 @@ export const make = (options: IpcServerOptions) =>
         id,
         fiber: undefined,
         lastCursor: typeof from === "number" ? from : undefined,
-        answered: false,
-        cancelled: false
+        closed: false
       }
       client.pending.add(pending)
       const fiber = handler.start(payload.right, codec.stream ? emitter(client, pending, codec) : noItems)
       if (Exit.isExit(fiber)) return finish(client, pending, codec, fiber)
-      if (client.pending.has(pending)) pending.fiber = fiber
-      // Called at once when the handler already finished synchronously.
+      pending.fiber = fiber
+      // Called at once when the fiber already finished synchronously.
       fiber.addObserver((exit) => finish(client, pending, codec, exit))
     }
 

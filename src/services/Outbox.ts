@@ -168,13 +168,7 @@ export class Box {
 
   /** Removes a message that is still waiting (not in flight). */
   remove(id: MessageId): boolean {
-    for (let i = this.head; i < this.ready.length; i++) {
-      if (this.ready[i]!.id === id) {
-        this.ready.splice(i, 1)
-        return true
-      }
-    }
-    return false
+    return this.removeWhere((message) => message.id === id).length > 0
   }
 
   /** Removes, in one pass, every waiting message `drop` selects; returns them in queue order. */
