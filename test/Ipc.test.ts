@@ -83,6 +83,9 @@ describe("IPC robustness (JSON-RPC over the Unix socket)", () => {
 
         send(raw.socket, { jsonrpc: "2.0", id: 7, method: "daemon.ping" })
         assert.deepStrictEqual(yield* next(), { jsonrpc: "2.0", id: 7, result: null })
+        send(raw.socket, { jsonrpc: "2.0", id: 8, method: "daemon.ping", params: { verbose: true } })
+        const pingParams = (yield* next()) as { id: number; error: { code: number; message: string } }
+        assert.deepStrictEqual([pingParams.id, pingParams.error.code], [8, -32602], "a no-op still takes no params")
 
         send(raw.socket, { jsonrpc: "2.0", id: 6, method: "rpc.discover" })
         const described = (yield* next()) as { result: { openrpc: string; methods: Array<{ name: string }> } }

@@ -27,6 +27,7 @@ import {
   Option,
   ParseResult,
   Schema,
+  SchemaAST,
   Stream
 } from "effect"
 import { timingSafeEqual } from "node:crypto"
@@ -96,11 +97,18 @@ interface Codec {
   readonly encodeItems: (values: ReadonlyArray<unknown>) => ReadonlyArray<unknown>
 }
 
+/** The params of a method that takes none: an empty object (absent params count as one). */
+const noParams = Schema.Record({ key: Schema.String, value: Schema.Never })
+
 const codecs = new Map<string, Codec>()
 for (const [tag, rpc] of JarvisApi.requests) {
   const rpcWithProps = rpc as unknown as Rpc.AnyWithProps
   const streamSchemas = RpcSchema.getStreamSchemas(rpcWithProps.successSchema.ast)
-  const decode = Schema.decodeUnknownEither(rpcWithProps.payloadSchema as Schema.Schema<unknown, unknown>)
+  // A method without params takes none (`{}` or nothing): a stray field is an error, as for the others.
+  const payloadSchema = SchemaAST.isVoidKeyword(rpcWithProps.payloadSchema.ast)
+    ? noParams
+    : rpcWithProps.payloadSchema
+  const decode = Schema.decodeUnknownEither(payloadSchema as Schema.Schema<unknown, unknown>)
   codecs.set(tag, {
     stream: Option.isSome(streamSchemas),
     decodePayload: (params) => decode(params, { onExcessProperty: "error" }),
