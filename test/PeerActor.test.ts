@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Chunk, Effect, Layer, Queue, TestClock } from "effect"
+import { Chunk, Effect, Fiber, Layer, Queue, TestClock } from "effect"
 import type { RuntimeEvent } from "../src/domain/Events.js"
 import * as SecureChannel from "../src/protocol/SecureChannel.js"
 import * as Inbox from "../src/services/Inbox.js"
@@ -123,6 +123,46 @@ describe("peer actors over the in-memory network (TestClock)", () => {
       yield* TestClock.adjust("14993 millis")
       yield* settle
       assert.deepStrictEqual(pings.map(([t, seq]) => [t - t0, seq]), [[15_000, 1], [30_000, 2]])
+    }))
+
+  it.scoped("an explicit ping answers with the pong's round trip, and fails when no pong comes or the link ends", () =>
+    Effect.gen(function*() {
+      const network = yield* MemoryTransport.make
+      const a = makeIdentity("alice", 5001)
+      const s = makeIdentity("scripted", 6003)
+      const links = yield* scriptedPeer(network.transport, s, HOST)
+      const alice = yield* startNode({ identity: a, contacts: [contactOf(s, HOST)], transport: network.transport })
+      const link = yield* Queue.take(links)
+      const nextPing = Effect.gen(function*() {
+        while (true) {
+          for (const m of yield* link.receive) if (m._tag === "Ping") return m.seq
+        }
+      })
+      yield* settle
+      const answered = yield* Effect.fork(alice.runtime.ping(s.profile.uid))
+      const seq = yield* nextPing
+      yield* TestClock.adjust("5 millis")
+      yield* link.send([{ _tag: "Pong", seq }])
+      assert.strictEqual(yield* Fiber.join(answered), 5)
+
+      // Unanswered: it fails at the dead-link deadline (traffic keeps the link itself alive).
+      const unanswered = yield* Effect.fork(Effect.flip(alice.runtime.ping(s.profile.uid)))
+      yield* nextPing
+      yield* TestClock.adjust("44999 millis")
+      yield* link.send([{ _tag: "Typing", active: true }])
+      yield* settle
+      assert.isNull(unanswered.unsafePoll(), "still waiting just before the deadline")
+      yield* TestClock.adjust("1 millis")
+      const timedOut = yield* Fiber.join(unanswered)
+      assert.strictEqual(timedOut._tag, "NotConnected")
+      assert.strictEqual(timedOut._tag === "NotConnected" ? timedOut.detail : undefined, "no pong")
+
+      // The link ends while a ping waits: it fails at once instead of waiting for the deadline.
+      const cut = yield* Effect.fork(Effect.flip(alice.runtime.ping(s.profile.uid)))
+      yield* nextPing
+      yield* link.close
+      const lost = yield* Fiber.join(cut)
+      assert.strictEqual(lost._tag, "NotConnected")
     }))
 
   it.scoped("a silent peer is declared dead exactly at the deadline and handed to reconnection", () =>

@@ -1,12 +1,16 @@
 /**
  * One authenticated link's life, kept cheap for the idle case: the session is its reader fiber.
- * A writer fiber exists only while there is something to write (the outbox or a control message
- * wakes one up; it writes everything ready in as few frames and writes as it can, then ends).
- * Replies to what the reader just read (acks, pongs) are written inline by the reader. Keepalive
- * pings, the dead-link deadline and rekeys are one entry in the runtime's shared timers.
- * The session ends with a reason; a defect kills the actor.
+ * Writing needs no fiber: a message becoming ready asks for one flush at the end of the current
+ * microtask (so a burst leaves in as few frames and writes as it can), and replies to what the
+ * reader just read (acks, pongs) are written inline by the reader. A writer fiber exists only
+ * while the socket is congested (or for v1 bookkeeping). An explicit ping is a callback, not a
+ * race of fibers. Keepalive pings, the dead-link deadline, rekeys and ping deadlines are entries
+ * in the runtime's shared timers. The session ends with a reason; a defect kills the actor.
+ *
+ * Every fiber on this path costs tens of µs (fork, FiberRefs, scheduling), which is why the hot
+ * path avoids them: see docs/BENCHMARKS.md.
  */
-import { Array as Arr, Cause, Clock, Data, Deferred, Duration, Effect } from "effect"
+import { Array as Arr, Cause, Clock, Data, Duration, Effect } from "effect"
 import type { Contact } from "../../domain/Contact.js"
 import type { MessageId } from "../../domain/Ids.js"
 import type { Deliverable, WireMessage } from "../../domain/Messages.js"
@@ -59,6 +63,8 @@ const WRITE_BYTES = 256 * 1024
 
 const isDeliverable = (m: WireMessage): m is Deliverable => m._tag === "Text" || m._tag === "GroupText"
 
+type PingReply = (result: Effect.Effect<number, SessionEnd>) => void
+
 /** Runs until the link ends; fails with the reason (never succeeds). */
 export const run = (deps: SessionDeps): Effect.Effect<never, SessionEnd> =>
   Effect.gen(function*() {
@@ -66,8 +72,8 @@ export const run = (deps: SessionDeps): Effect.Effect<never, SessionEnd> =>
     const uid = contact.uid
     const batchSize = settings.sendBatch
     const start = yield* Clock.currentTimeMillis
-    const ended = yield* Deferred.make<never, SessionEnd>()
-    const pings = new Map<number, { readonly sentAt: number; readonly reply?: Deferred.Deferred<number> }>()
+    const pings = new Map<number, { readonly sentAt: number; readonly reply?: PingReply }>()
+    const replies = new Set<PingReply>()
     const control: Array<WireMessage> = [...deps.pending]
     const writtenWithoutReceipts: Array<MessageId> = []
     let failure: SessionEnd | undefined
@@ -82,6 +88,28 @@ export const run = (deps: SessionDeps): Effect.Effect<never, SessionEnd> =>
       if (failure !== undefined) return
       failure = new SessionEnd({ reason })
       runFork(channel.close)
+    }
+
+    /**
+     * Writing is not a fiber: whoever makes work ready (a send, the reader) asks for one flush at
+     * the end of the current microtask, so everything queued by fibers running now leaves in one
+     * frame and one write. A fiber is started only to wait out congestion or for v1 bookkeeping.
+     */
+    let flushQueued = false
+    const flushSoon = () => {
+      if (flushQueued || writing || failure !== undefined) return
+      flushQueued = true
+      queueMicrotask(runQueuedFlush)
+    }
+    const runQueuedFlush = () => {
+      flushQueued = false
+      if (writing) return
+      try {
+        flushNow()
+      } catch (error) {
+        fail(`cannot write: ${error instanceof Error ? error.message : String(error)}`)
+      }
+      if (writtenWithoutReceipts.length > 0) startWriter()
     }
 
     /** Writes queued control messages, then ready outbox messages, until empty or congested. */
@@ -107,9 +135,6 @@ export const run = (deps: SessionDeps): Effect.Effect<never, SessionEnd> =>
 
     /** Lives while there is work: drains the outbox, waits out congestion, reports v1 "receipts". */
     const writer = Effect.gen(function*() {
-      // Let the fibers that are ready now (e.g. every sender whose transaction just committed)
-      // queue their messages first, so a burst leaves in one frame and one write.
-      yield* Effect.yieldNow()
       while (true) {
         flushNow()
         if (writtenWithoutReceipts.length > 0) {
@@ -124,7 +149,7 @@ export const run = (deps: SessionDeps): Effect.Effect<never, SessionEnd> =>
       }
     }).pipe(Effect.ensuring(Effect.sync(() => {
       writing = false
-      if (pendingWork()) startWriter()
+      if (pendingWork()) flushSoon()
     })))
 
     const startWriter = () => {
@@ -133,7 +158,7 @@ export const run = (deps: SessionDeps): Effect.Effect<never, SessionEnd> =>
       runFork(writer)
     }
 
-    const cursor = outbox.attach(uid, startWriter)
+    const cursor = outbox.attach(uid, flushSoon)
 
     const queueControl = (message: WireMessage) =>
       Effect.sync(() => {
@@ -141,13 +166,38 @@ export const run = (deps: SessionDeps): Effect.Effect<never, SessionEnd> =>
         flushNow()
       })
 
-    const sendPing = (reply?: Deferred.Deferred<number>) =>
-      Effect.flatMap(Clock.currentTimeMillis, (sentAt) => {
-        const seq = ++pingSeq
-        pings.set(seq, { sentAt, ...(reply === undefined ? {} : { reply }) })
-        if (pings.size > PING_MEMORY) pings.delete(pings.keys().next().value!)
-        return queueControl({ _tag: "Ping", seq })
-      })
+    const pingNow = (sentAt: number, reply?: PingReply) => {
+      const seq = ++pingSeq
+      pings.set(seq, { sentAt, ...(reply === undefined ? {} : { reply }) })
+      if (pings.size > PING_MEMORY) pings.delete(pings.keys().next().value!)
+      control.push({ _tag: "Ping", seq })
+      flushNow()
+    }
+
+    /** A ping someone waits for: answered by its pong, the session's end or the deadline. */
+    const awaitPing: Effect.Effect<number, SessionEnd> = Effect.flatMap(
+      Clock.currentTimeMillis,
+      (now) =>
+        Effect.async<number, SessionEnd>((resume) => {
+          if (failure !== undefined) return resume(Effect.fail(failure))
+          const reply: PingReply = (result) => {
+            if (replies.delete(reply)) {
+              cancelDeadline()
+              resume(result)
+            }
+          }
+          replies.add(reply)
+          const cancelDeadline = timers.schedule(
+            now + deadAfter,
+            Effect.sync(() => reply(Effect.fail(new SessionEnd({ reason: "no pong" }))))
+          )
+          pingNow(now, reply)
+          return Effect.sync(() => {
+            replies.delete(reply)
+            cancelDeadline()
+          })
+        })
+    )
 
     const pingEvery = Duration.toMillis(settings.pingInterval)
     const deadAfter = Duration.toMillis(settings.deadAfter)
@@ -161,7 +211,7 @@ export const run = (deps: SessionDeps): Effect.Effect<never, SessionEnd> =>
       const deadline = lastActivity + deadAfter
       if (now >= deadline) return fail(`no traffic for ${Duration.format(settings.deadAfter)}`)
       if (now >= nextPing) {
-        yield* sendPing()
+        pingNow(now)
         nextPing = now + pingEvery // after a late tick: one ping, not one per missed interval
       }
       if (now >= nextRekey) {
@@ -172,7 +222,7 @@ export const run = (deps: SessionDeps): Effect.Effect<never, SessionEnd> =>
         // v1 has no receipts: data written on the losing half of a simultaneous dial would be
         // lost, so it waits until that window has passed.
         dataAllowed = true
-        startWriter()
+        flushSoon()
       }
       schedule(now)
     })
@@ -188,14 +238,16 @@ export const run = (deps: SessionDeps): Effect.Effect<never, SessionEnd> =>
 
     const handle = (batch: ReadonlyArray<WireMessage>, now: number) =>
       Effect.gen(function*() {
-        const delivered = batch.filter(isDeliverable)
+        const delivered: Array<Deliverable> = []
         const acked: Array<MessageId> = []
-        for (const message of batch) if (message._tag === "Ack") acked.push(...message.ids)
-        // Storing what arrived and settling what the peer acknowledged share one store commit.
-        const [ids] = yield* Effect.all([
-          delivered.length > 0 ? inbox.deliver(contact, delivered, now) : Effect.succeed([]),
-          acked.length > 0 ? outbox.ack(uid, acked, now) : Effect.void
-        ], { concurrency: "unbounded" })
+        for (const message of batch) {
+          if (isDeliverable(message)) delivered.push(message)
+          else if (message._tag === "Ack") { for (const id of message.ids) acked.push(id) }
+        }
+        // The ack is started first and not awaited: it needs nothing from what follows, and with
+        // the durable store it then shares the store commit with the delivery.
+        if (acked.length > 0) runFork(outbox.ack(uid, acked, now))
+        const ids = delivered.length === 0 ? [] : yield* inbox.deliver(contact, delivered, now)
         if (channel.supportsReceipts) {
           for (const part of Arr.chunksOf(ids, MAX_IDS)) control.push({ _tag: "Ack", ids: part })
         }
@@ -209,7 +261,7 @@ export const run = (deps: SessionDeps): Effect.Effect<never, SessionEnd> =>
               if (ping !== undefined) {
                 pings.delete(message.seq)
                 hooks.onRtt(now - ping.sentAt)
-                if (ping.reply !== undefined) yield* Deferred.succeed(ping.reply, now - ping.sentAt)
+                ping.reply?.(Effect.succeed(now - ping.sentAt))
               }
               break
             }
@@ -229,26 +281,20 @@ export const run = (deps: SessionDeps): Effect.Effect<never, SessionEnd> =>
         flushNow()
       })
 
-    const cleanup = Effect.suspend(() => {
-      failure ??= new SessionEnd({ reason: "link closed" })
+    const cleanup = Effect.sync(() => {
+      const reason = failure ??= new SessionEnd({ reason: "link closed" })
       cursor.detach()
       cancelTimer()
-      return Deferred.fail(ended, failure)
+      for (const reply of [...replies]) reply(Effect.fail(reason))
     })
 
     return yield* Effect.gen(function*() {
       yield* outbox.requeue(uid)
       hooks.onOpen({
         send: queueControl,
-        ping: Effect.gen(function*() {
-          const reply = yield* Deferred.make<number>()
-          yield* sendPing(reply)
-          return yield* Effect.raceFirst(Deferred.await(reply), Deferred.await(ended))
-        }).pipe(
-          Effect.timeoutFail({ duration: settings.deadAfter, onTimeout: () => new SessionEnd({ reason: "no pong" }) })
-        )
+        ping: awaitPing
       })
-      if (pendingWork()) startWriter()
+      if (pendingWork()) flushSoon()
 
       const reader = Effect.gen(function*() {
         while (failure === undefined) {
