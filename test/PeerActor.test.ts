@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Chunk, Effect, Fiber, Layer, Queue, TestClock } from "effect"
+import { Chunk, Duration, Effect, Fiber, Layer, Queue, TestClock } from "effect"
 import type { RuntimeEvent } from "../src/domain/Events.js"
 import * as SecureChannel from "../src/protocol/SecureChannel.js"
 import * as Inbox from "../src/services/Inbox.js"
@@ -232,6 +232,74 @@ describe("peer actors over the in-memory network (TestClock)", () => {
       assert.isAtLeast(reset, 800)
       assert.isAtMost(reset, 1200)
     }))
+
+  it.scoped("dials and inbound handshakes end at their deadlines: connect, then handshake, on both sides", () =>
+    Effect.gen(function*() {
+      const network = yield* MemoryTransport.make
+      const a = makeIdentity("alice", 5001)
+      const c = makeIdentity("carol", 5003)
+      // carol's address never answers a connect at all
+      const hanging = { ...network.transport, connect: () => Effect.never }
+      const alice = yield* startNode({
+        identity: a,
+        contacts: [contactOf(c, HOST)],
+        transport: hanging,
+        settings: { connectTimeout: Duration.seconds(3), handshakeTimeout: Duration.seconds(7) }
+      })
+      yield* settle
+      assert.strictEqual((yield* alice.runtime.health(c.profile.uid)).state, "dialing")
+      yield* TestClock.adjust("2999 millis")
+      yield* settle
+      assert.strictEqual((yield* alice.runtime.health(c.profile.uid)).state, "dialing")
+      yield* TestClock.adjust("1 millis")
+      yield* settle
+      const carol = yield* alice.runtime.health(c.profile.uid)
+      assert.strictEqual(carol.state, "backoff")
+      assert.include(carol.lastError, "connect to")
+      assert.include(carol.lastError, "Timeout")
+    }).pipe(Effect.zipRight(Effect.gen(function*() {
+      const network = yield* MemoryTransport.make
+      const a = makeIdentity("alice", 5001)
+      const b = makeIdentity("bob", 5002)
+      // bob does not dial back (alice is no contact of his): the only link is alice's silent dial
+      const bob = yield* startNode({ identity: b, contacts: [], transport: network.transport })
+      yield* network.setSilent(`${HOST}:5002`, true)
+      const alice = yield* startNode({
+        identity: a,
+        contacts: [contactOf(b, HOST)],
+        transport: network.transport,
+        settings: { handshakeTimeout: Duration.seconds(7) }
+      })
+      yield* settle
+      assert.strictEqual((yield* alice.runtime.health(b.profile.uid)).state, "handshaking")
+      assert.strictEqual(yield* network.openConnections(`${HOST}:5002`), 1)
+      yield* TestClock.adjust("6999 millis")
+      yield* settle
+      assert.strictEqual((yield* alice.runtime.health(b.profile.uid)).state, "handshaking")
+      assert.strictEqual(yield* bob.listener.rejected, 0)
+      yield* TestClock.adjust("1 millis")
+      yield* settle
+      const health = yield* alice.runtime.health(b.profile.uid)
+      assert.strictEqual(health.state, "backoff")
+      assert.include(health.lastError, "handshake")
+      assert.include(health.lastError, "Timeout")
+      assert.strictEqual(yield* network.openConnections(`${HOST}:5002`), 0, "alice closed her end")
+      assert.strictEqual(yield* bob.listener.rejected, 1, "bob saw the connection close mid-handshake")
+
+      // An inbound connection that never says anything is closed at bob's deadline (10 s default).
+      yield* alice.runtime.removeContact(b.profile.uid) // no more retries from alice
+      yield* network.setSilent(`${HOST}:5002`, false)
+      yield* network.transport.connect(HOST, 5002)
+      yield* settle
+      yield* TestClock.adjust("9999 millis")
+      yield* settle
+      assert.strictEqual(yield* network.openConnections(`${HOST}:5002`), 1)
+      assert.strictEqual(yield* bob.listener.rejected, 1)
+      yield* TestClock.adjust("1 millis")
+      yield* settle
+      assert.strictEqual(yield* network.openConnections(`${HOST}:5002`), 0, "bob closed it")
+      assert.strictEqual(yield* bob.listener.rejected, 2)
+    }))))
 
   it.scoped("an inbound connection from the contact cancels the pending retry", () =>
     Effect.gen(function*() {

@@ -71,6 +71,25 @@ const link = (
     yield* countMessages(bob.inbox, 1)
   })
 
+/**
+ * Removes the contact and waits until both sides have finished with the link (alice's actor is
+ * gone, bob's has seen the link end), so that one sample's teardown does not run inside the next
+ * sample's timed connect.
+ */
+const unlink = (
+  alice: Effect.Effect.Success<typeof startPair>["alice"],
+  bob: Effect.Effect.Success<typeof startPair>["bob"]
+) =>
+  Effect.gen(function*() {
+    yield* alice.runtime.removeContact(bob.identity.profile.uid)
+    const settled = Effect.gen(function*() {
+      const aliceGone = Exit.isFailure(yield* Effect.exit(alice.runtime.health(bob.identity.profile.uid)))
+      const bobHealth = yield* Effect.orDie(bob.runtime.health(alice.identity.profile.uid))
+      return aliceGone && bobHealth.state !== "connected"
+    })
+    while (!(yield* settled)) yield* Effect.sleep(Duration.millis(1))
+  })
+
 export const jarvis = (): Contender => {
   const run = <A, E>(effect: Effect.Effect<A, E>) => Effect.runPromise(effect)
   let connectPair: Effect.Effect.Success<typeof startPair> | undefined
@@ -116,7 +135,7 @@ export const jarvis = (): Contender => {
       const start = performance.now()
       await run(link(alice, bob))
       const ms = performance.now() - start
-      await run(alice.runtime.removeContact(bob.identity.profile.uid))
+      await run(unlink(alice, bob))
       return ms
     },
     dispose: async () => {

@@ -6,7 +6,7 @@
  *
  * @since 2.0.0
  */
-import { Context, Effect, Exit, Layer, Metric, Option, Ref } from "effect"
+import { Clock, Context, Duration, Effect, Exit, Layer, Metric, Option, Ref } from "effect"
 import { ProtocolError, TransportError } from "../domain/Errors.js"
 import type { PublicKey } from "../domain/Keys.js"
 import type { ByteStream } from "../protocol/ByteStream.js"
@@ -21,6 +21,7 @@ import type { ListenAddress } from "../services/Transport.js"
 import { Transport } from "../services/Transport.js"
 import { framingOf, helloOf } from "./internal/greeting.js"
 import { PeerSupervisor } from "./PeerSupervisor.js"
+import { Timers } from "./Timers.js"
 
 /**
  * @since 2.0.0
@@ -52,13 +53,15 @@ export const make = Effect.gen(function*() {
   const contacts = yield* ContactBook
   const supervisor = yield* PeerSupervisor
   const identity = yield* LocalIdentity
+  const timers = yield* Timers
   const rejected = yield* Ref.make(0)
-  const pending = yield* Effect.makeSemaphore(settings.maxPendingHandshakes)
+  const handshakeMs = Duration.toMillis(settings.handshakeTimeout)
+  let handshaking = 0
 
   const hello = helloOf(identity.profile)
   const framing = framingOf(settings)
 
-  const accept = (stream: ByteStream) =>
+  const handshake = (stream: ByteStream) =>
     Effect.gen(function*() {
       const queue = new ByteQueue()
       const version = yield* Preamble.sniff(stream, queue)
@@ -87,28 +90,51 @@ export const make = Effect.gen(function*() {
         })
       const contact = yield* lookup(channel.remoteStatic).pipe(Effect.tapError(() => channel.close))
       yield* supervisor.offerInbound(contact.uid, channel)
-    }).pipe(
-      Effect.timeoutFail({
-        duration: settings.handshakeTimeout,
-        onTimeout: () => new TransportError({ reason: "Timeout", detail: "inbound handshake" })
-      }),
-      Effect.onExit((exit) => (Exit.isSuccess(exit) ? Effect.void : stream.close)),
-      Effect.catchAll((error) =>
-        Effect.all([
-          Ref.update(rejected, (n) => n + 1),
-          Metric.increment(rejectedCounter),
-          Effect.logInfo("inbound connection rejected", { from: stream.remoteAddress, error: error.message })
-        ], { discard: true })
+    })
+
+  /**
+   * The deadline is an entry in the shared timers that closes the stream (failing the read the
+   * handshake waits on), not a timeout fiber per connection.
+   */
+  const accept = (stream: ByteStream) =>
+    Effect.flatMap(Clock.currentTimeMillis, (now) => {
+      let timedOut = false
+      const cancelDeadline = timers.schedule(
+        now + handshakeMs,
+        Effect.suspend(() => {
+          timedOut = true
+          return stream.close
+        })
       )
-    )
+      return handshake(stream).pipe(
+        Effect.mapError((error) =>
+          timedOut ? new TransportError({ reason: "Timeout", detail: "inbound handshake" }) : error
+        ),
+        Effect.ensuring(Effect.sync(cancelDeadline)),
+        Effect.onExit((exit) => (Exit.isSuccess(exit) ? Effect.void : stream.close)),
+        Effect.catchAll((error) =>
+          Effect.all([
+            Ref.update(rejected, (n) => n + 1),
+            Metric.increment(rejectedCounter),
+            Effect.logInfo("inbound connection rejected", { from: stream.remoteAddress, error: error.message })
+          ], { discard: true })
+        )
+      )
+    })
 
   const handler = (stream: ByteStream) =>
-    pending.withPermitsIfAvailable(1)(accept(stream)).pipe(
-      Effect.flatMap(Option.match({
-        onSome: () => Effect.void,
-        onNone: () => Effect.zipRight(stream.close, Ref.update(rejected, (n) => n + 1))
-      }))
-    )
+    Effect.suspend(() => {
+      if (handshaking >= settings.maxPendingHandshakes) {
+        return Effect.zipRight(stream.close, Ref.update(rejected, (n) => n + 1))
+      }
+      handshaking++
+      return Effect.ensuring(
+        accept(stream),
+        Effect.sync(() => {
+          handshaking--
+        })
+      )
+    })
 
   const address = yield* transport.listen(
     { host: settings.bindAddress, port: settings.listenPort ?? identity.profile.listenPort },

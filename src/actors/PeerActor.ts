@@ -57,6 +57,7 @@ type ActorEvent =
   | { readonly _tag: "DialProgress"; readonly attempt: number }
   | { readonly _tag: "DialSucceeded"; readonly attempt: number; readonly channel: Channel }
   | { readonly _tag: "DialFailed"; readonly attempt: number; readonly error: string }
+  | { readonly _tag: "DialTimeout"; readonly attempt: number; readonly detail: string }
   | { readonly _tag: "RetryNow" }
   | { readonly _tag: "ConnectNow" }
   | { readonly _tag: "SessionEnded"; readonly linkId: number; readonly exit: Exit.Exit<never, Session.SessionEnd> }
@@ -156,19 +157,9 @@ export const make = (contact: Contact) =>
 
     const dial = (attempt: number) =>
       Effect.gen(function*() {
-        const stream = yield* transport.connect(contact.host, contact.port).pipe(
-          Effect.timeoutFail({
-            duration: settings.connectTimeout,
-            onTimeout: () =>
-              new TransportError({ reason: "Timeout", detail: `connect to ${contact.host}:${contact.port}` })
-          })
-        )
+        const stream = yield* transport.connect(contact.host, contact.port)
         yield* Queue.offer(mailbox, { _tag: "DialProgress", attempt })
         const channel = yield* handshake(stream).pipe(
-          Effect.timeoutFail({
-            duration: settings.handshakeTimeout,
-            onTimeout: () => new TransportError({ reason: "Timeout", detail: "handshake" })
-          }),
           Effect.onExit((exit) => (Exit.isSuccess(exit) ? Effect.void : stream.close))
         )
         yield* Queue.offer(mailbox, { _tag: "DialSucceeded", attempt, channel })
@@ -188,7 +179,28 @@ export const make = (contact: Contact) =>
         let linkIds = 0
         let attempt = 0
         let dialing = false
-        yield* Effect.addFinalizer(() => Effect.sync(() => cancelRetry()))
+        let dialFiber: Fiber.RuntimeFiber<void> | undefined
+        let cancelDialDeadline = () => {}
+        yield* Effect.addFinalizer(() =>
+          Effect.sync(() => {
+            cancelRetry()
+            cancelDialDeadline()
+          })
+        )
+
+        /**
+         * The current dial stage's deadline (connect, then handshake) is an entry in the shared
+         * timers that tells the actor, which then interrupts the dial: no timeout fiber per stage.
+         */
+        const armDialDeadline = (timeout: Duration.Duration, detail: string) =>
+          Effect.map(Clock.currentTimeMillis, (now) => {
+            cancelDialDeadline()
+            const at = attempt
+            cancelDialDeadline = timers.schedule(
+              now + Duration.toMillis(timeout),
+              Effect.asVoid(Queue.offer(mailbox, { _tag: "DialTimeout", attempt: at, detail }))
+            )
+          })
 
         yield* Effect.addFinalizer(() => {
           const current = link
@@ -200,8 +212,15 @@ export const make = (contact: Contact) =>
           dialing = true
           attempt++
           yield* setState("dialing", { nextRetryAt: undefined })
-          yield* FiberSet.run(children, dial(attempt))
+          yield* armDialDeadline(settings.connectTimeout, `connect to ${contact.host}:${contact.port}`)
+          dialFiber = yield* FiberSet.run(children, dial(attempt))
         })
+
+        const dialOver = () => {
+          dialing = false
+          dialFiber = undefined
+          cancelDialDeadline()
+        }
 
         const scheduleRetry = (reason: string) =>
           Effect.gen(function*() {
@@ -291,16 +310,28 @@ export const make = (contact: Contact) =>
               case "Inbound":
                 return yield* accept(event.channel, "inbound")
               case "DialProgress":
-                if (event.attempt === attempt && dialing && link === undefined) yield* setState("handshaking")
+                if (event.attempt !== attempt || !dialing) return
+                yield* armDialDeadline(settings.handshakeTimeout, "handshake")
+                if (link === undefined) yield* setState("handshaking")
                 return
               case "DialSucceeded":
-                dialing = false
+                if (event.attempt === attempt) dialOver()
                 return yield* accept(event.channel, "outbound")
               case "DialFailed": {
-                if (event.attempt !== attempt) return
-                dialing = false
+                if (event.attempt !== attempt || !dialing) return
+                dialOver()
                 yield* updateHealth(() => ({ lastError: event.error }))
                 return yield* scheduleRetry(event.error)
+              }
+              case "DialTimeout": {
+                if (event.attempt !== attempt || !dialing) return
+                const fiber = dialFiber
+                dialOver()
+                // The dial's own finalizers close a half-open socket or channel.
+                if (fiber !== undefined) yield* Fiber.interruptFork(fiber)
+                const error = new TransportError({ reason: "Timeout", detail: event.detail }).message
+                yield* updateHealth(() => ({ lastError: error }))
+                return yield* scheduleRetry(error)
               }
               case "RetryNow":
               case "ConnectNow":

@@ -84,14 +84,20 @@ export const make = Effect.gen(function*() {
   const heap = new Heap()
   let seq = 0
   let wake: ((effect: Effect.Effect<void>) => void) | undefined
+  /** Set by a signal nobody was waiting for yet: the loop must look at the heap again. */
+  let signalled = false
 
   const signal = () => {
+    signalled = true
     const resume = wake
     wake = undefined
     resume?.(Effect.void)
   }
 
+  // The wait is registered some time after the loop looked at the heap (raceFirst starts it in
+  // a child fiber); a signal in between is remembered instead of lost.
   const waitForWork = Effect.async<void>((resume) => {
+    if (signalled) return resume(Effect.void)
     wake = resume
     return Effect.sync(() => {
       if (wake === resume) wake = undefined
@@ -100,6 +106,7 @@ export const make = Effect.gen(function*() {
 
   const loop = Effect.gen(function*() {
     while (true) {
+      signalled = false
       while (heap.peek()?.cancelled === true) heap.pop()
       const next = heap.peek()
       if (next === undefined) {
