@@ -85,6 +85,8 @@ export const run = async () => {
   const child = spawn(process.execPath, [
     "--import",
     "tsx",
+    "--import",
+    Path.join(import.meta.dirname, "..", "use-dist.mjs"),
     Path.join(import.meta.dirname, "..", "links-client.ts"),
     planFile
   ], {
