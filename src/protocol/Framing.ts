@@ -7,10 +7,13 @@
  *
  * @since 2.0.0
  */
+import { Either } from "effect"
 import { ProtocolError } from "../domain/Errors.js"
+import type { WireMessage } from "../domain/Messages.js"
 import { TAG_BYTES } from "./crypto/Aead.js"
 import { ByteQueue } from "./internal/ByteQueue.js"
 import { MAX_VARINT_BYTES, readVarint, varintLength, writeVarint } from "./internal/varint.js"
+import * as MessageCodec from "./MessageCodec.js"
 import type { CipherState } from "./noise/CipherState.js"
 
 /**
@@ -98,6 +101,11 @@ export class FrameEncoder {
     return [out]
   }
 
+  /** Encodes and seals messages into frames, as one buffer for one write. */
+  encodeMessages(messages: ReadonlyArray<WireMessage>): Uint8Array {
+    return this.encode(messages.map(MessageCodec.encode))[0]!
+  }
+
   private add(message: Uint8Array): void {
     const length = message.length
     if (1 + varintLength(length) + length <= this.capacity) {
@@ -170,6 +178,22 @@ export class FrameDecoder {
 
   push(chunk: Uint8Array): void {
     this.queue.push(chunk)
+  }
+
+  /**
+   * Appends every message of the complete frames buffered so far to `out` (messages of unknown
+   * types are skipped); returns the first protocol violation, if any. Decoded messages never
+   * refer to the pushed chunks.
+   */
+  drainMessages(out: Array<WireMessage>): ProtocolError | undefined {
+    const raw: Array<Uint8Array> = []
+    const error = this.drain(raw)
+    for (const bytes of raw) {
+      const decoded = MessageCodec.decode(bytes)
+      if (Either.isLeft(decoded)) return decoded.left
+      if (decoded.right !== undefined) out.push(decoded.right)
+    }
+    return error
   }
 
   /** Appends each complete message to `out`; returns the first protocol violation, if any. */
