@@ -1,0 +1,332 @@
+/**
+ * An in-process event hub with the semantics of `PubSub.sliding(capacity)` and a cheaper path.
+ * Publishing is a plain synchronous call (no fiber, no Effect): each subscriber keeps its own
+ * window of at most `capacity` events and a subscriber that falls behind loses its oldest ones.
+ * A subscription is a real `Queue.Dequeue`; a take that has to wait is an `Effect.async` resumed
+ * directly by the publisher (no Deferred per waiting take).
+ *
+ * A woken taker reserves its events instead of receiving them: it removes them from the window
+ * only when its fiber runs, so interrupting a waiting take never loses an event.
+ *
+ * @since 2.0.0
+ */
+import { Chunk, Effect, Effectable, FiberId, Option, Queue, Stream } from "effect"
+import type { Scope } from "effect"
+
+const WAITING = 0
+const WOKEN = 1
+const DONE = 2
+
+class Taker<A> {
+  state = WAITING
+  constructor(
+    readonly min: number,
+    readonly max: number,
+    readonly single: boolean,
+    readonly resume: (effect: Effect.Effect<A | Chunk.Chunk<A>>) => void
+  ) {}
+}
+
+const dequeueVariance = { _Out: (_: never) => _ }
+const emptyChunk = Chunk.empty<never>()
+
+/**
+ * One subscriber's window: a ring buffer that grows up to `capacity` and then slides.
+ *
+ * @since 2.0.0
+ * @category models
+ */
+export class Subscription<A> extends Effectable.Class<A> implements Queue.Dequeue<A> {
+  readonly [Queue.DequeueTypeId] = dequeueVariance
+  private buf: Array<A | undefined> = new Array(8)
+  private mask = 7
+  private head = 0
+  private len = 0
+  /** Events in the window that woken takers will remove when their fibers run. */
+  private reserved = 0
+  private waiting: Array<Taker<A>> = []
+  private shutdownFlag = false
+  private shutdownWaiters: Set<(effect: Effect.Effect<void>) => void> | undefined
+
+  constructor(private readonly hub: Hub<A>, private readonly windowCapacity: number) {
+    super()
+  }
+
+  commit(): Effect.Effect<A> {
+    return this.take
+  }
+
+  capacity(): number {
+    return this.windowCapacity
+  }
+
+  isActive(): boolean {
+    return !this.shutdownFlag
+  }
+
+  unsafeSize(): Option.Option<number> {
+    return this.shutdownFlag ? Option.none() : Option.some(this.len - this.reserved)
+  }
+
+  /** @internal */
+  offer(a: A): void {
+    this.push(a)
+    if (this.waiting.length > 0) this.dispatch()
+  }
+
+  /** @internal */
+  offerAll(as: ReadonlyArray<A>): void {
+    const n = as.length
+    for (let i = n > this.windowCapacity ? n - this.windowCapacity : 0; i < n; i++) this.push(as[i]!)
+    if (this.waiting.length > 0) this.dispatch()
+  }
+
+  /** @internal */
+  unsafeShutdown(id: FiberId.FiberId): void {
+    if (this.shutdownFlag) return
+    this.shutdownFlag = true
+    this.hub.remove(this)
+    this.buf = new Array(8)
+    this.mask = 7
+    this.head = 0
+    this.len = 0
+    this.reserved = 0
+    const waiting = this.waiting
+    this.waiting = []
+    for (const taker of waiting) {
+      taker.state = DONE
+      taker.resume(Effect.interruptWith(id))
+    }
+    const waiters = this.shutdownWaiters
+    this.shutdownWaiters = undefined
+    if (waiters !== undefined) { for (const resume of waiters) resume(Effect.void) }
+  }
+
+  readonly size: Effect.Effect<number> = Effect.suspend(() =>
+    this.shutdownFlag ? Effect.interrupt : Effect.succeed(this.len - this.reserved)
+  )
+
+  readonly isEmpty: Effect.Effect<boolean> = Effect.map(this.size, (size) => size === 0)
+
+  readonly isFull: Effect.Effect<boolean> = Effect.map(this.size, (size) => size === this.windowCapacity)
+
+  readonly isShutdown: Effect.Effect<boolean> = Effect.sync(() => this.shutdownFlag)
+
+  readonly shutdown: Effect.Effect<void> = Effect.fiberIdWith((id) => Effect.sync(() => this.unsafeShutdown(id)))
+
+  readonly awaitShutdown: Effect.Effect<void> = Effect.async<void>((resume) => {
+    if (this.shutdownFlag) {
+      resume(Effect.void)
+      return
+    }
+    const waiters = this.shutdownWaiters ??= new Set()
+    waiters.add(resume)
+    return Effect.sync(() => {
+      waiters.delete(resume)
+    })
+  })
+
+  readonly take: Effect.Effect<A> = Effect.suspend(() => {
+    if (this.shutdownFlag) return Effect.interrupt
+    if (this.waiting.length === 0 && this.len > this.reserved) return Effect.succeed(this.shift())
+    return this.wait<A>(1, 1, true)
+  })
+
+  readonly takeAll: Effect.Effect<Chunk.Chunk<A>> = Effect.suspend(() => this.pollUpTo(Number.POSITIVE_INFINITY))
+
+  takeUpTo(max: number): Effect.Effect<Chunk.Chunk<A>> {
+    return Effect.suspend(() => this.pollUpTo(max))
+  }
+
+  /**
+   * Waits until `min` events are available, then takes up to `max` at once. When `min` exceeds
+   * the window, it gathers the events in rounds, and what it gathered is lost if it is
+   * interrupted (as with Queue's `takeBetween`).
+   */
+  takeBetween(min: number, max: number): Effect.Effect<Chunk.Chunk<A>> {
+    if (max < min) return Effect.succeed(emptyChunk)
+    if (min <= this.windowCapacity) return Effect.suspend(() => this.between(min, max))
+    const gather = (acc: Chunk.Chunk<A>): Effect.Effect<Chunk.Chunk<A>> =>
+      Effect.flatMap(
+        Effect.suspend(() => this.between(Math.min(min - acc.length, this.windowCapacity), max - acc.length)),
+        (chunk) => {
+          const all = Chunk.appendAll(acc, chunk)
+          return all.length >= min ? Effect.succeed(all) : gather(all)
+        }
+      )
+    return gather(emptyChunk)
+  }
+
+  private pollUpTo(max: number): Effect.Effect<Chunk.Chunk<A>> {
+    if (this.shutdownFlag) return Effect.interrupt
+    const n = this.waiting.length > 0 ? 0 : Math.min(max, this.len - this.reserved)
+    return Effect.succeed(n > 0 ? Chunk.unsafeFromArray(this.drain(n)) : emptyChunk)
+  }
+
+  private between(min: number, max: number): Effect.Effect<Chunk.Chunk<A>> {
+    if (min <= 0) return this.pollUpTo(max)
+    if (this.shutdownFlag) return Effect.interrupt
+    const available = this.len - this.reserved
+    if (this.waiting.length === 0 && available >= min) {
+      const n = Math.min(max, available)
+      return Effect.succeed(n > 0 ? Chunk.unsafeFromArray(this.drain(n)) : emptyChunk)
+    }
+    return this.wait<Chunk.Chunk<A>>(min, max, false)
+  }
+
+  private wait<B extends A | Chunk.Chunk<A>>(min: number, max: number, single: boolean): Effect.Effect<B> {
+    return Effect.async<B>((resume) => {
+      const taker = new Taker<A>(min, max, single, resume as (effect: Effect.Effect<A | Chunk.Chunk<A>>) => void)
+      this.waiting.push(taker)
+      // An event may have arrived since the caller looked (the fiber can yield in between).
+      this.dispatch()
+      return Effect.sync(() => this.cancel(taker))
+    })
+  }
+
+  private dispatch(): void {
+    while (this.waiting.length > 0) {
+      const taker = this.waiting[0]!
+      if (this.len - this.reserved < taker.min) return
+      this.waiting.shift()
+      taker.state = WOKEN
+      this.reserved += taker.min
+      taker.resume(Effect.suspend(() => this.collect(taker)))
+    }
+  }
+
+  /** Runs on the woken taker's fiber: only now do its events leave the window. */
+  private collect(taker: Taker<A>): Effect.Effect<A | Chunk.Chunk<A>> {
+    taker.state = DONE
+    if (this.shutdownFlag) return Effect.interrupt
+    this.reserved -= taker.min
+    if (taker.single) return Effect.succeed(this.shift())
+    return Effect.succeed(Chunk.unsafeFromArray(this.drain(Math.min(taker.max, this.len - this.reserved))))
+  }
+
+  private cancel(taker: Taker<A>): void {
+    if (taker.state === WAITING) {
+      const i = this.waiting.indexOf(taker)
+      if (i >= 0) this.waiting.splice(i, 1)
+      if (i === 0) this.dispatch()
+    } else if (taker.state === WOKEN && !this.shutdownFlag) {
+      this.reserved -= taker.min
+      this.dispatch()
+    }
+    taker.state = DONE
+  }
+
+  private push(a: A): void {
+    if (this.len === this.windowCapacity) {
+      this.buf[this.head] = undefined
+      this.head = (this.head + 1) & this.mask
+      this.len--
+    } else if (this.len === this.buf.length) {
+      this.grow()
+    }
+    this.buf[(this.head + this.len) & this.mask] = a
+    this.len++
+  }
+
+  private grow(): void {
+    const old = this.buf
+    const next = new Array<A | undefined>(old.length * 2)
+    for (let i = 0; i < this.len; i++) next[i] = old[(this.head + i) & this.mask]
+    this.buf = next
+    this.mask = next.length - 1
+    this.head = 0
+  }
+
+  private shift(): A {
+    const a = this.buf[this.head] as A
+    this.buf[this.head] = undefined
+    this.head = (this.head + 1) & this.mask
+    this.len--
+    return a
+  }
+
+  private drain(n: number): Array<A> {
+    const out = new Array<A>(n)
+    for (let i = 0; i < n; i++) {
+      const j = (this.head + i) & this.mask
+      out[i] = this.buf[j] as A
+      this.buf[j] = undefined
+    }
+    this.head = (this.head + n) & this.mask
+    this.len -= n
+    return out
+  }
+}
+
+/**
+ * @since 2.0.0
+ * @category models
+ */
+export class Hub<A> {
+  private subscribers: ReadonlyArray<Subscription<A>> = []
+  private closed = false
+
+  constructor(readonly capacity: number) {}
+
+  get subscriberCount(): number {
+    return this.subscribers.length
+  }
+
+  /** Delivers `a` to every current subscriber; `false` once the hub is shut down. */
+  readonly publish = (a: A): boolean => {
+    const subscribers = this.subscribers
+    if (subscribers.length === 1) subscribers[0]!.offer(a)
+    else for (let i = 0; i < subscribers.length; i++) subscribers[i]!.offer(a)
+    return !this.closed
+  }
+
+  /** Delivers `as`, in order, to every current subscriber; `false` once the hub is shut down. */
+  readonly publishAll = (as: ReadonlyArray<A>): boolean => {
+    const subscribers = this.subscribers
+    if (as.length > 0) { for (let i = 0; i < subscribers.length; i++) subscribers[i]!.offerAll(as) }
+    return !this.closed
+  }
+
+  readonly unsafeSubscribe = (): Subscription<A> => {
+    const subscription = new Subscription(this, this.capacity)
+    if (this.closed) subscription.unsafeShutdown(FiberId.none)
+    else this.subscribers = [...this.subscribers, subscription]
+    return subscription
+  }
+
+  /** A subscription that ends (is shut down) when the scope closes. */
+  readonly subscribe: Effect.Effect<Queue.Dequeue<A>, never, Scope.Scope> = Effect.acquireRelease(
+    Effect.sync(() => this.unsafeSubscribe()),
+    (subscription) => subscription.shutdown
+  )
+
+  /** Subscribes when run, then emits every event published after that. */
+  readonly stream: Stream.Stream<A> = Stream.unwrapScoped(Effect.map(this.subscribe, (q) => Stream.fromQueue(q)))
+
+  /** Shuts down every subscription; later subscriptions start shut down. */
+  readonly shutdown: Effect.Effect<void> = Effect.fiberIdWith((id) =>
+    Effect.sync(() => {
+      this.closed = true
+      for (const subscription of this.subscribers) subscription.unsafeShutdown(id)
+      this.subscribers = []
+    })
+  )
+
+  readonly isShutdown: Effect.Effect<boolean> = Effect.sync(() => this.closed)
+
+  /** @internal */
+  remove(subscription: Subscription<A>): void {
+    this.subscribers = this.subscribers.filter((s) => s !== subscription)
+  }
+}
+
+/**
+ * A hub that is shut down when the scope closes.
+ *
+ * @since 2.0.0
+ * @category constructors
+ */
+export const make = <A>(capacity: number): Effect.Effect<Hub<A>, never, Scope.Scope> =>
+  capacity >= 1 && Number.isInteger(capacity)
+    ? Effect.acquireRelease(Effect.sync(() => new Hub<A>(capacity)), (hub) => hub.shutdown)
+    : Effect.dieMessage(`A hub needs a positive integer capacity, got ${capacity}`)
