@@ -26,13 +26,14 @@ interface Entry {
   readonly at: number
   readonly seq: number
   readonly task: Effect.Effect<void>
-  cancelled: boolean
+  /** In the heap and not cancelled. */
+  live: boolean
 }
 
 const before = (a: Entry, b: Entry) => a.at < b.at || (a.at === b.at && a.seq < b.seq)
 
 class Heap {
-  private readonly items: Array<Entry> = []
+  private items: Array<Entry> = []
 
   get size() {
     return this.items.length
@@ -52,6 +53,13 @@ class Heap {
       ;[items[i], items[parent]] = [items[parent]!, items[i]!]
       i = parent
     }
+  }
+
+  /** Drops every cancelled entry at once (a cancelled entry otherwise waits for its time). */
+  compact(): void {
+    const kept = this.items.filter((entry) => entry.live)
+    this.items = []
+    for (const entry of kept) this.push(entry)
   }
 
   pop(): Entry | undefined {
@@ -83,6 +91,8 @@ class Heap {
 export const make = Effect.gen(function*() {
   const heap = new Heap()
   let seq = 0
+  /** Cancelled entries still in the heap: compacted once they are most of it. */
+  let cancelled = 0
   let wake: ((effect: Effect.Effect<void>) => void) | undefined
   /** Set by a signal nobody was waiting for yet: the loop must look at the heap again. */
   let signalled = false
@@ -107,7 +117,10 @@ export const make = Effect.gen(function*() {
   const loop = Effect.gen(function*() {
     while (true) {
       signalled = false
-      while (heap.peek()?.cancelled === true) heap.pop()
+      while (heap.peek()?.live === false) {
+        heap.pop()
+        cancelled--
+      }
       const next = heap.peek()
       if (next === undefined) {
         yield* waitForWork
@@ -116,7 +129,8 @@ export const make = Effect.gen(function*() {
       const now = yield* Clock.currentTimeMillis
       if (next.at <= now) {
         heap.pop()
-        yield* next.task
+        next.live = false
+        yield* Effect.catchAllCause(next.task, Effect.logError)
         continue
       }
       yield* Effect.raceFirst(Effect.sleep(next.at - now), waitForWork)
@@ -126,12 +140,17 @@ export const make = Effect.gen(function*() {
 
   return Timers.of({
     schedule: (at, task) => {
-      const entry: Entry = { at, seq: seq++, task: Effect.catchAllCause(task, Effect.logError), cancelled: false }
+      const entry: Entry = { at, seq: seq++, task, live: true }
       const earliest = heap.peek()
       heap.push(entry)
       if (earliest === undefined || before(entry, earliest)) signal()
       return () => {
-        entry.cancelled = true
+        if (!entry.live) return
+        entry.live = false
+        if (++cancelled > 64 && cancelled * 2 > heap.size) {
+          heap.compact()
+          cancelled = 0
+        }
       }
     }
   })
