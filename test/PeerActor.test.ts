@@ -9,8 +9,12 @@ import { contactOf, makeIdentity, now, scriptedPeer, startNode } from "./support
 
 const HOST = "127.0.0.1"
 
-/** Lets every runnable fiber run (TestClock does not move). */
-const settle = Effect.repeatN(Effect.yieldNow(), 50)
+/**
+ * Lets every runnable fiber run, and what waits for the event loop's turn (delayed acks), without
+ * moving the TestClock.
+ */
+const nextTurn = Effect.promise(() => new Promise<void>((resume) => setImmediate(resume)))
+const settle = Effect.repeatN(Effect.zipRight(Effect.repeatN(Effect.yieldNow(), 10), nextTurn), 5)
 
 const pair = (settings = {}) =>
   Effect.gen(function*() {

@@ -2,14 +2,15 @@
  * One actor per contact. It owns the contact's single link and walks the states
  * idle → dialing → handshaking → connected → backoff, publishing each transition. It dials with
  * a reconnection Schedule, takes authenticated inbound links from the listener, keeps exactly
- * one link when both sides dial at once, and runs the link's session (see internal/session.ts).
+ * one link when both sides dial at once, and runs the link (see internal/link.ts).
  *
- * Its mailbox is an event queue processed serially by one fiber; dials, the retry timer and the
- * session are child fibers in FiberHandles, so they all die with the actor's scope.
+ * Its mailbox is an event queue processed serially by one fiber; dials and the link's service
+ * work are child fibers in its FiberSet, and the link itself is an object its scope closes, so
+ * they all end with the actor's scope.
  *
  * @since 2.0.0
  */
-import { Cause, Chunk, Clock, Duration, Effect, Exit, Fiber, FiberSet, Option, Queue } from "effect"
+import { Cause, Chunk, Clock, Duration, Effect, Exit, Fiber, FiberRef, FiberSet, Option, Queue } from "effect"
 import type { Types } from "effect"
 import type { Contact } from "../domain/Contact.js"
 import { NotConnected, TransportError } from "../domain/Errors.js"
@@ -28,7 +29,8 @@ import { RuntimeConfig } from "../services/RuntimeConfig.js"
 import { Transport } from "../services/Transport.js"
 import * as Backoff from "./internal/backoff.js"
 import * as Greeting from "./internal/greeting.js"
-import * as Session from "./internal/session.js"
+import { Link as LiveLink } from "./internal/link.js"
+import type { LinkEnd, LinkHooks } from "./internal/link.js"
 import { Timers } from "./Timers.js"
 
 /**
@@ -60,13 +62,14 @@ type ActorEvent =
   | { readonly _tag: "DialTimeout"; readonly attempt: number; readonly detail: string }
   | { readonly _tag: "RetryNow" }
   | { readonly _tag: "ConnectNow" }
-  | { readonly _tag: "SessionEnded"; readonly linkId: number; readonly exit: Exit.Exit<never, Session.SessionEnd> }
+  | { readonly _tag: "LinkEnded"; readonly linkId: number; readonly exit: Exit.Exit<never, LinkEnd> }
 
 interface Link {
   readonly id: number
   readonly channel: Channel
   readonly direction: "outbound" | "inbound"
   readonly establishedAt: number
+  readonly live: LiveLink
 }
 
 type Mutable<A> = Types.Mutable<A>
@@ -102,7 +105,7 @@ export const make = (contact: Contact) =>
 
     const mailbox = yield* Queue.unbounded<ActorEvent>()
     const pendingControl = yield* Queue.sliding<WireMessage>(64)
-    let current: Session.SessionHandle | undefined
+    let current: LiveLink | undefined
     const health: Mutable<Omit<LinkHealth, "contact" | "queueDepth">> = { state: "idle", retryCount: 0, restarts: 0 }
     yield* Effect.addFinalizer(() =>
       Effect.flatMap(Queue.takeAll(mailbox), (pending) =>
@@ -169,17 +172,18 @@ export const make = (contact: Contact) =>
 
     const run: Effect.Effect<never> = Effect.scoped(
       Effect.gen(function*() {
-        const children = yield* FiberSet.make<void, never>()
+        const children = yield* FiberSet.make<unknown, unknown>()
         const fork = yield* FiberSet.runtime(children)<never>()
+        const clock = yield* Effect.clock
+        const scheduler = yield* FiberRef.get(FiberRef.currentScheduler)
         const backoff = yield* Backoff.make(Backoff.policy(settings))
 
         let link: Link | undefined
-        let session: Fiber.RuntimeFiber<void> | undefined
         let cancelRetry = () => {}
         let linkIds = 0
         let attempt = 0
         let dialing = false
-        let dialFiber: Fiber.RuntimeFiber<void> | undefined
+        let dialFiber: Fiber.RuntimeFiber<unknown> | undefined
         let cancelDialDeadline = () => {}
         yield* Effect.addFinalizer(() =>
           Effect.sync(() => {
@@ -203,8 +207,10 @@ export const make = (contact: Contact) =>
           })
 
         yield* Effect.addFinalizer(() => {
-          const current = link
-          return current === undefined ? Effect.void : sayByeAndClose(current.channel, "shutdown")
+          const last = link
+          if (last === undefined) return Effect.void
+          last.live.stop()
+          return sayByeAndClose(last.channel, "shutdown")
         })
 
         const startDial = Effect.gen(function*() {
@@ -248,37 +254,27 @@ export const make = (contact: Contact) =>
             const now = yield* Clock.currentTimeMillis
             const previous = link
             const id = ++linkIds
-            link = { id, channel, direction, establishedAt: now }
             cancelRetry()
             yield* backoff.reset
             if (previous !== undefined) {
-              if (session !== undefined) yield* Fiber.interrupt(session)
+              previous.live.stop()
+              current = undefined
               yield* FiberSet.run(children, sayByeAndClose(previous.channel, "duplicate"))
             }
-            const hooks: Session.SessionHooks = {
-              onOpen: (handle) => {
-                current = handle
-              },
+            // What the previous link left in flight goes first, on this one.
+            yield* outbox.requeue(contact.uid)
+            const hooks: LinkHooks = {
               onRtt: (rttMs) => {
                 health.rttMs = rttMs
               },
               onActivity: (at) => {
                 health.lastSeen = at
+              },
+              onEnd: (exit) => {
+                mailbox.unsafeOffer({ _tag: "LinkEnded", linkId: id, exit })
               }
             }
             const pending = Chunk.toReadonlyArray(yield* Queue.takeAll(pendingControl))
-            session = yield* FiberSet.run(
-              children,
-              Session.run({ channel, contact, pending, events, hooks, inbox, outbox, settings, timers, fork }).pipe(
-                Effect.onExit((exit) =>
-                  Effect.zipRight(
-                    Exit.isFailure(exit) && Cause.isInterruptedOnly(exit.cause) ? Effect.void : channel.close,
-                    Queue.offer(mailbox, { _tag: "SessionEnded", linkId: id, exit })
-                  )
-                ),
-                Effect.ignore
-              )
-            )
             yield* setState("connected", {
               protocol: channel.protocol,
               direction,
@@ -289,6 +285,22 @@ export const make = (contact: Contact) =>
               nextRetryAt: undefined,
               rttMs: undefined
             })
+            const live = new LiveLink({
+              channel,
+              contact,
+              pending,
+              events,
+              hooks,
+              inbox,
+              outbox,
+              settings,
+              timers,
+              clock,
+              scheduler,
+              fork
+            })
+            link = { id, channel, direction, establishedAt: now, live }
+            current = live
           })
 
         /** Exactly one link: within the duplicate window the link dialled by the smaller key wins. */
@@ -337,10 +349,9 @@ export const make = (contact: Contact) =>
               case "ConnectNow":
                 if (link === undefined && !dialing && canDial) yield* startDial
                 return
-              case "SessionEnded": {
+              case "LinkEnded": {
                 if (link?.id !== event.linkId) return
                 link = undefined
-                session = undefined
                 current = undefined
                 if (Exit.isFailure(event.exit) && Cause.isDie(event.exit.cause)) {
                   return yield* Effect.die(Cause.squash(event.exit.cause))
@@ -370,7 +381,13 @@ export const make = (contact: Contact) =>
       connectNow: Queue.offer(mailbox, { _tag: "ConnectNow" }).pipe(Effect.asVoid),
       sendControl: (message) =>
         Effect.suspend(
-          () => (current === undefined ? Effect.asVoid(Queue.offer(pendingControl, message)) : current.send(message))
+          () => {
+            if (current === undefined) {
+              return Effect.asVoid(Queue.offer(pendingControl, message))
+            }
+            current.send(message)
+            return Effect.void
+          }
         ),
       ping: Effect.suspend(() =>
         current === undefined

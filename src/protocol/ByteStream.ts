@@ -2,6 +2,8 @@
  * The abstract byte stream every channel runs over: TCP in production, an in-memory pipe in tests.
  * Writes never wait: they hand bytes to the transport at once and report congestion, so a writer
  * can stop taking new work until `drain` (TCP's backpressure, without an effect per write).
+ * Reading is pulled (`read`, for handshakes) until a {@link ByteSink} is attached; from then on
+ * every chunk is pushed to it from the transport's own callback, with no fiber in between.
  *
  * @since 2.0.0
  */
@@ -10,12 +12,35 @@ import { TransportError } from "../domain/Errors.js"
 import type { ByteQueue } from "./internal/ByteQueue.js"
 
 /**
+ * Where an attached stream pushes what happens to it. Called synchronously from the transport's
+ * callbacks (never from inside `writeNow`), so implementations must not throw.
+ *
+ * @since 2.0.0
+ * @category models
+ */
+export interface ByteSink {
+  /** A chunk arrived; it belongs to the sink (which may decrypt it in place). */
+  readonly chunk: (chunk: Uint8Array) => void
+  /** The stream ended (the peer closed, an error, or `close`); called once, nothing follows. */
+  readonly end: (error: TransportError) => void
+  /** The transport is no longer congested. */
+  readonly drained: () => void
+}
+
+/**
  * @since 2.0.0
  * @category models
  */
 export interface ByteStream {
   /** The next chunk; fails with reason "Closed" once the peer has ended the stream. */
   readonly read: Effect.Effect<Uint8Array, TransportError>
+  /**
+   * Pushes every later chunk to `sink`, those already buffered first (synchronously, before
+   * `attach` returns); `read` must not be used afterwards.
+   */
+  readonly attach: (sink: ByteSink) => void
+  /** Stops (false) or resumes (true) taking bytes from the transport, for a sink that falls behind. */
+  readonly setReading: (reading: boolean) => void
   /** Hands the chunks to the transport in order, as one write when it can. Never waits. */
   readonly writeNow: (chunks: ReadonlyArray<Uint8Array>) => TransportError | undefined
   /** True while the transport's send buffer is over its high-water mark. */
@@ -78,13 +103,21 @@ export const fill = (stream: ByteStream, queue: ByteQueue, n: number): Effect.Ef
 type Resume<A> = (effect: Effect.Effect<A, TransportError>) => void
 
 /**
- * One direction of a pipe: chunks waiting to be read, and the reader or drainers parked on it.
+ * One direction of a pipe: chunks waiting to be read, and the reader, sink or drainers parked on
+ * it. An attached sink gets chunks in a later microtask, never inside the writer's call (as a
+ * socket would), so two linked ends cannot re-enter each other.
  */
 class Lane {
   chunks: Array<Uint8Array> = []
   bytes = 0
   reader: Resume<Uint8Array> | undefined = undefined
   drainers: Array<Resume<void>> = []
+  sink: ByteSink | undefined = undefined
+  /** The sink on the writing side of this lane, told when the lane drains. */
+  writerSink: (() => ByteSink | undefined) | undefined = undefined
+  reading = true
+  deliveryQueued = false
+  ended: TransportError | undefined = undefined
 
   constructor(readonly highWater: number) {}
 
@@ -97,18 +130,42 @@ class Lane {
     }
     this.chunks.push(chunk)
     this.bytes += chunk.length
+    if (this.sink !== undefined) this.deliverSoon()
   }
 
   shift(): Uint8Array | undefined {
     const chunk = this.chunks.shift()
     if (chunk === undefined) return undefined
+    const wasCongested = this.bytes > this.highWater
     this.bytes -= chunk.length
-    if (this.bytes <= this.highWater && this.drainers.length > 0) {
-      const drainers = this.drainers
-      this.drainers = []
-      for (const d of drainers) d(Effect.void)
+    if (this.bytes <= this.highWater) {
+      if (this.drainers.length > 0) {
+        const drainers = this.drainers
+        this.drainers = []
+        for (const d of drainers) d(Effect.void)
+      }
+      if (wasCongested) this.writerSink?.()?.drained()
     }
     return chunk
+  }
+
+  deliverSoon() {
+    if (this.deliveryQueued) return
+    this.deliveryQueued = true
+    queueMicrotask(() => {
+      this.deliveryQueued = false
+      this.deliver()
+    })
+  }
+
+  deliver() {
+    const sink = this.sink
+    if (sink === undefined) return
+    while (this.reading && this.chunks.length > 0) sink.chunk(this.shift()!)
+    if (this.chunks.length === 0 && this.ended !== undefined) {
+      this.sink = undefined
+      sink.end(this.ended)
+    }
   }
 }
 
@@ -135,8 +192,12 @@ export const memoryPair = (highWater = 1024 * 1024): Effect.Effect<readonly [Byt
         const drainers = lane.drainers
         lane.drainers = []
         for (const d of drainers) d(Effect.fail(closed))
+        lane.ended = closed
+        if (lane.sink !== undefined) lane.deliverSoon()
       }
     }
+    aToB.writerSink = () => bToA.sink
+    bToA.writerSink = () => aToB.sink
     const side = (inbox: Lane, outbox: Lane, name: string): ByteStream => ({
       remoteAddress: name,
       read: Effect.suspend(() => {
@@ -150,6 +211,14 @@ export const memoryPair = (highWater = 1024 * 1024): Effect.Effect<readonly [Byt
           })
         })
       }),
+      attach: (sink) => {
+        inbox.sink = sink
+        inbox.deliver()
+      },
+      setReading: (reading) => {
+        inbox.reading = reading
+        if (reading) inbox.deliverSoon()
+      },
       writeNow: (chunks) => {
         if (state.ended) return closed
         for (const chunk of chunks) outbox.push(new Uint8Array(chunk))

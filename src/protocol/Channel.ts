@@ -10,6 +10,22 @@ import type { PublicKey } from "../domain/Keys.js"
 import type { Hello, WireMessage } from "../domain/Messages.js"
 
 /**
+ * What a started channel calls, synchronously from the transport's callbacks. Implementations must
+ * not throw.
+ *
+ * @since 2.0.0
+ * @category models
+ */
+export interface ChannelReceiver {
+  /** One or more messages arrived, decoded and validated; the array is the receiver's. */
+  readonly messages: (batch: Array<WireMessage>) => void
+  /** The channel ended (the peer closed, a protocol violation, `close`); called once, nothing follows. */
+  readonly closed: (error: ChannelError) => void
+  /** The transport is no longer congested. */
+  readonly writable: () => void
+}
+
+/**
  * @since 2.0.0
  * @category models
  */
@@ -26,8 +42,15 @@ export interface Channel {
   /** True while the transport's send buffer is full: stop taking bulk work until `drain`. */
   readonly congested: () => boolean
   readonly drain: Effect.Effect<void, ChannelError>
-  /** The next batch of one or more messages. One reader at a time. */
+  /** The next batch of one or more messages. One reader at a time, and not once started. */
   readonly receive: Effect.Effect<ReadonlyArray<WireMessage>, ChannelError>
+  /**
+   * Pushes everything that arrives from now on to `receiver` (what is already buffered first,
+   * possibly before `start` returns); `receive` must not be used afterwards.
+   */
+  readonly start: (receiver: ChannelReceiver) => void
+  /** Stops (false) or resumes (true) reading, for a receiver that falls behind. */
+  readonly setReading: (reading: boolean) => void
   /** Asks for a rekey with the next frame (v2 only). */
   readonly rekey: Effect.Effect<void>
   readonly close: Effect.Effect<void>

@@ -7,7 +7,8 @@
  *
  * @since 2.0.0
  */
-import { Clock, Effect, Either, Schema } from "effect"
+import { Effect, Either, Schema } from "effect"
+import type { Clock } from "effect"
 import type { ChannelError } from "../domain/Errors.js"
 import { ProtocolError, TransportError } from "../domain/Errors.js"
 import { GroupId, MessageId, Uid, Username } from "../domain/Ids.js"
@@ -17,7 +18,7 @@ import type { Hello, WireMessage } from "../domain/Messages.js"
 import { MAX_BODY_LENGTH } from "../domain/Messages.js"
 import type { ByteStream } from "./ByteStream.js"
 import { readExactly, write } from "./ByteStream.js"
-import type { Channel } from "./Channel.js"
+import type { Channel, ChannelReceiver } from "./Channel.js"
 import { sha256 } from "./crypto/Hash.js"
 import type { KeyPair } from "./crypto/X25519.js"
 import { dh } from "./crypto/X25519.js"
@@ -110,13 +111,17 @@ const parseTimestamp = (raw: string, fallback: number): number => {
   return Number.isFinite(millis) && millis >= 0 ? millis : fallback
 }
 
+const decodeText = Schema.decodeUnknownEither(V1.TextMessagePayload)
+const decodeGroup = Schema.decodeUnknownEither(V1.GroupMessagePayload)
+
 const makeChannel = (
   stream: ByteStream,
   decoder: V1.FrameDecoder,
   keys: SessionKeys,
   remoteStatic: PublicKey,
   remoteHello: Hello,
-  options: LegacyOptions
+  options: LegacyOptions,
+  clock: Clock.Clock
 ): Channel => {
   let lastPingSeq = 0
 
@@ -150,76 +155,111 @@ const makeChannel = (
     }
   }
 
-  const decryptBody = (encrypted: FiveLayer.FiveLayerCiphertext) =>
-    Effect.flatMap(FiveLayer.decrypt(keys, encrypted), (body) =>
+  const decryptBody = (encrypted: FiveLayer.FiveLayerCiphertext): Either.Either<string, ProtocolError> =>
+    Either.flatMap(FiveLayer.decrypt(keys, encrypted), (body) =>
       body.length > MAX_BODY_LENGTH
-        ? new ProtocolError({ reason: "MessageTooLarge", detail: `${body.length} characters` })
-        : Effect.succeed(body))
+        ? Either.left(new ProtocolError({ reason: "MessageTooLarge", detail: `${body.length} characters` }))
+        : Either.right(body))
 
-  const decode = (frame: Frame): Effect.Effect<WireMessage | undefined, ChannelError> =>
-    Effect.gen(function*() {
-      switch (frame.type) {
-        case V1.MessageType.PING:
-          return { _tag: "Ping", seq: 0 } as const
-        case V1.MessageType.PONG:
-          return { _tag: "Pong", seq: lastPingSeq } as const
-        case V1.MessageType.DISCONNECT:
-          return yield* new TransportError({ reason: "Closed", detail: "peer sent DISCONNECT" })
-        case V1.MessageType.TEXT_MESSAGE: {
-          const payload = yield* Schema.decodeUnknown(V1.TextMessagePayload)(frame.payload).pipe(
-            Effect.mapError(() => new ProtocolError({ reason: "Malformed", detail: "TEXT_MESSAGE fields" }))
-          )
-          const body = yield* decryptBody(payload.encrypted)
-          const now = yield* Clock.currentTimeMillis
-          return {
-            _tag: "Text",
-            id: messageIdFrom(payload.message_id),
-            body,
-            sentAt: parseTimestamp(payload.timestamp, now)
-          } as const
-        }
-        case V1.MessageType.GROUP_MESSAGE: {
-          const payload = yield* Schema.decodeUnknown(V1.GroupMessagePayload)(frame.payload).pipe(
-            Effect.mapError(() => new ProtocolError({ reason: "Malformed", detail: "GROUP_MESSAGE fields" }))
-          )
-          const body = yield* decryptBody(payload.encrypted)
-          if (!isGroupId(payload.group_id)) return undefined
-          const now = yield* Clock.currentTimeMillis
-          return {
-            _tag: "GroupText",
-            groupId: payload.group_id,
-            id: messageIdFrom(payload.message_id),
-            body,
-            sentAt: parseTimestamp(payload.timestamp, now)
-          } as const
-        }
-        default:
-          return undefined
+  const malformedFields = (what: string) => new ProtocolError({ reason: "Malformed", detail: `${what} fields` })
+
+  const decode = (frame: Frame): Either.Either<WireMessage | undefined, ChannelError> => {
+    switch (frame.type) {
+      case V1.MessageType.PING:
+        return Either.right({ _tag: "Ping", seq: 0 })
+      case V1.MessageType.PONG:
+        return Either.right({ _tag: "Pong", seq: lastPingSeq })
+      case V1.MessageType.DISCONNECT:
+        return Either.left(new TransportError({ reason: "Closed", detail: "peer sent DISCONNECT" }))
+      case V1.MessageType.TEXT_MESSAGE: {
+        const payload = decodeText(frame.payload)
+        if (Either.isLeft(payload)) return Either.left(malformedFields("TEXT_MESSAGE"))
+        return Either.map(decryptBody(payload.right.encrypted), (body) => ({
+          _tag: "Text",
+          id: messageIdFrom(payload.right.message_id),
+          body,
+          sentAt: parseTimestamp(payload.right.timestamp, clock.unsafeCurrentTimeMillis())
+        }))
       }
-    })
+      case V1.MessageType.GROUP_MESSAGE: {
+        const payload = decodeGroup(frame.payload)
+        if (Either.isLeft(payload)) return Either.left(malformedFields("GROUP_MESSAGE"))
+        const { group_id: groupId } = payload.right
+        return Either.map(decryptBody(payload.right.encrypted), (body) =>
+          isGroupId(groupId)
+            ? {
+              _tag: "GroupText",
+              groupId,
+              id: messageIdFrom(payload.right.message_id),
+              body,
+              sentAt: parseTimestamp(payload.right.timestamp, clock.unsafeCurrentTimeMillis())
+            }
+            : undefined)
+      }
+      default:
+        return Either.right(undefined)
+    }
+  }
+
+  /**
+   * Decodes the frames already complete in the buffer (a partial next frame must not hold back
+   * what has been decoded), at most 256 messages.
+   */
+  const decodeBuffered = (messages: Array<WireMessage>): ChannelError | undefined => {
+    while (messages.length < 256) {
+      const next = decoder.next()
+      if (Either.isLeft(next)) return next.left
+      if (next.right === undefined) return undefined
+      const message = decode(next.right)
+      if (Either.isLeft(message)) return message.left
+      if (message.right !== undefined) messages.push(message.right)
+    }
+    return undefined
+  }
 
   const sendNow = (messages: ReadonlyArray<WireMessage>) => {
     const frames = messages.map(encode).filter((frame): frame is Uint8Array => frame !== undefined)
     return frames.length === 0 ? undefined : stream.writeNow(frames)
   }
 
-  const receive: Effect.Effect<ReadonlyArray<WireMessage>, ChannelError> = Effect.gen(function*() {
-    while (true) {
-      const messages: Array<WireMessage> = []
-      // Waits for one frame, then takes only frames already complete in the buffer: a partial
-      // next frame must not hold back what has been decoded.
-      let frame: Frame | undefined = yield* readFrame(stream, decoder)
-      while (frame !== undefined) {
-        const message = yield* decode(frame)
-        if (message !== undefined) messages.push(message)
-        if (messages.length >= 256) break
-        const next = decoder.next()
-        if (Either.isLeft(next)) return yield* next.left
-        frame = next.right
-      }
-      if (messages.length > 0) return messages
-    }
+  const receive: Effect.Effect<ReadonlyArray<WireMessage>, ChannelError> = Effect.suspend(() => {
+    const messages: Array<WireMessage> = []
+    const error = decodeBuffered(messages)
+    if (error !== undefined) return Effect.fail(error)
+    if (messages.length > 0) return Effect.succeed(messages)
+    return Effect.flatMap(stream.read, (chunk) => {
+      decoder.push(chunk)
+      return receive
+    })
   })
+
+  const start = (receiver: ChannelReceiver) => {
+    let ended = false
+    const end = (error: ChannelError) => {
+      if (ended) return
+      ended = true
+      receiver.closed(error)
+    }
+    const deliver = () => {
+      while (!ended) {
+        const messages: Array<WireMessage> = []
+        const error = decodeBuffered(messages)
+        if (messages.length > 0) receiver.messages(messages)
+        if (error !== undefined) return end(error)
+        if (messages.length < 256) return
+      }
+    }
+    deliver()
+    stream.attach({
+      chunk: (chunk) => {
+        if (ended) return
+        decoder.push(chunk)
+        deliver()
+      },
+      end,
+      drained: receiver.writable
+    })
+  }
 
   return {
     protocol: "v1",
@@ -236,6 +276,8 @@ const makeChannel = (
     congested: stream.congested,
     drain: stream.drain,
     receive,
+    start,
+    setReading: stream.setReading,
     rekey: Effect.void,
     close: stream.close
   }
@@ -273,7 +315,8 @@ export const initiate = (
     if (response.type !== V1.MessageType.HANDSHAKE_RESPONSE || !response.payload.accepted) {
       return yield* handshakeError("no HANDSHAKE_RESPONSE accepting us")
     }
-    return makeChannel(stream, decoder, keys, presented, helloFrom(response.payload, presented), options)
+    const clock = yield* Effect.clock
+    return makeChannel(stream, decoder, keys, presented, helloFrom(response.payload, presented), options, clock)
   })
 
 /**
@@ -311,5 +354,6 @@ export const respond = (
         accepted: true
       })
     ])
-    return makeChannel(stream, decoder, keys, presented, helloFrom(handshake.payload, presented), options)
+    const clock = yield* Effect.clock
+    return makeChannel(stream, decoder, keys, presented, helloFrom(handshake.payload, presented), options, clock)
   })

@@ -1,16 +1,17 @@
 /**
  * A {@link ByteStream} over a `node:net` socket. This is the hot path between the kernel and the
- * channel, so it bridges Node's events by hand: received chunks wait in an array (the socket is
- * paused past a high-water mark), a pending read is resumed directly from the "data" handler, and
- * a write is one corked batch handed to the socket at once; `congested` and `drain` expose the
- * socket's own backpressure.
+ * channel, so it bridges Node's events by hand: before a sink is attached, received chunks wait
+ * in an array (the socket is paused past a high-water mark) and a pending read is resumed
+ * directly from the "data" handler; once attached, the "data" handler calls the sink. A write is
+ * one corked batch handed to the socket at once; `congested`, `drain` and the sink's `drained`
+ * expose the socket's own backpressure.
  *
  * @since 2.0.0
  */
 import { Effect } from "effect"
 import * as Net from "node:net"
 import { TransportError } from "../domain/Errors.js"
-import type { ByteStream } from "./ByteStream.js"
+import type { ByteSink, ByteStream } from "./ByteStream.js"
 
 const HIGH_WATER = 1024 * 1024
 const LOW_WATER = 256 * 1024
@@ -26,6 +27,7 @@ export const fromSocket = (socket: Net.Socket): ByteStream => {
   let ended: TransportError | undefined
   let waiter: ((effect: Effect.Effect<Uint8Array, TransportError>) => void) | undefined
   let drainWaiters: Array<(effect: Effect.Effect<void, TransportError>) => void> = []
+  let sink: ByteSink | undefined
 
   socket.setNoDelay(true)
 
@@ -38,9 +40,11 @@ export const fromSocket = (socket: Net.Socket): ByteStream => {
     const drains = drainWaiters
     drainWaiters = []
     for (const d of drains) d(Effect.fail(error))
+    sink?.end(error)
   }
 
   socket.on("data", (chunk: Buffer) => {
+    if (sink !== undefined) return sink.chunk(chunk)
     if (waiter !== undefined) {
       const w = waiter
       waiter = undefined
@@ -58,6 +62,7 @@ export const fromSocket = (socket: Net.Socket): ByteStream => {
     const drains = drainWaiters
     drainWaiters = []
     for (const d of drains) d(Effect.void)
+    sink?.drained()
   })
   socket.on("end", () => finish(new TransportError({ reason: "Closed" })))
   socket.on("error", (error) => finish(new TransportError({ reason: "Read", detail: error.message })))
@@ -110,8 +115,28 @@ export const fromSocket = (socket: Net.Socket): ByteStream => {
     else socket.destroy()
   })
 
+  const attach = (to: ByteSink) => {
+    sink = to
+    while (chunks.length > 0) to.chunk(chunks.shift()!)
+    buffered = 0
+    if (ended !== undefined) return to.end(ended)
+    if (paused) {
+      paused = false
+      socket.resume()
+    }
+  }
+
+  const setReading = (reading: boolean) => {
+    if (reading === !paused || ended !== undefined) return
+    paused = !reading
+    if (reading) socket.resume()
+    else socket.pause()
+  }
+
   return {
     read,
+    attach,
+    setReading,
     writeNow,
     congested: () => socket.writableNeedDrain,
     drain,

@@ -11,7 +11,7 @@ import type { PublicKey } from "../domain/Keys.js"
 import type { Hello, WireMessage } from "../domain/Messages.js"
 import type { ByteStream } from "./ByteStream.js"
 import { readExactly, write } from "./ByteStream.js"
-import type { Channel } from "./Channel.js"
+import type { Channel, ChannelReceiver } from "./Channel.js"
 import type { Aead } from "./crypto/Aead.js"
 import type { KeyPair } from "./crypto/X25519.js"
 import type { FramingOptions } from "./Framing.js"
@@ -68,7 +68,7 @@ const expectHello = (message: WireMessage | undefined): Effect.Effect<Hello, Pro
     ? Effect.succeed(message)
     : new ProtocolError({ reason: "Handshake", detail: "expected Hello first" })
 
-type Transport = Pick<Channel, "send" | "sendNow" | "receive" | "rekey">
+type Transport = Pick<Channel, "send" | "sendNow" | "receive" | "start" | "rekey">
 
 const makeTransport = (
   stream: ByteStream,
@@ -79,20 +79,10 @@ const makeTransport = (
 ): Transport => {
   const encoder = new FrameEncoder(keys.send, framing)
   const decoder = new FrameDecoder(keys.receive, framing, queue)
-  const raw: Array<Uint8Array> = []
 
   const decodeBuffered = (): Either.Either<Array<WireMessage>, ProtocolError> => {
-    const error = decoder.drain(raw)
     const messages: Array<WireMessage> = []
-    for (const bytes of raw) {
-      const decoded = MessageCodec.decode(bytes)
-      if (Either.isLeft(decoded)) {
-        raw.length = 0
-        return Either.left(decoded.left)
-      }
-      if (decoded.right !== undefined) messages.push(decoded.right)
-    }
-    raw.length = 0
+    const error = decoder.drainMessages(messages)
     return error === undefined ? Either.right(messages) : Either.left(error)
   }
 
@@ -107,8 +97,34 @@ const makeTransport = (
     })
   })
 
-  const sendNow = (messages: ReadonlyArray<WireMessage>) =>
-    stream.writeNow(encoder.encode(messages.map(MessageCodec.encode)))
+  /** Decodes in the socket's callback and hands each chunk's messages over at once. */
+  const start = (receiver: ChannelReceiver) => {
+    let ended = false
+    const end = (error: ChannelError) => {
+      if (ended) return
+      ended = true
+      receiver.closed(error)
+    }
+    const deliver = () => {
+      const messages: Array<WireMessage> = []
+      const error = decoder.drainMessages(messages)
+      if (messages.length > 0) receiver.messages(messages)
+      if (error !== undefined) end(error)
+    }
+    if (pending.length > 0) receiver.messages(pending.splice(0))
+    deliver()
+    stream.attach({
+      chunk: (chunk) => {
+        if (ended) return
+        decoder.push(chunk)
+        deliver()
+      },
+      end,
+      drained: receiver.writable
+    })
+  }
+
+  const sendNow = (messages: ReadonlyArray<WireMessage>) => stream.writeNow([encoder.encodeMessages(messages)])
   return {
     sendNow,
     send: (messages) =>
@@ -117,6 +133,7 @@ const makeTransport = (
         return error === undefined ? Effect.void : Effect.fail(error)
       }),
     receive,
+    start,
     rekey: Effect.sync(() => encoder.requestRekey())
   }
 }
@@ -130,6 +147,7 @@ const makeChannel = (stream: ByteStream, keys: TransportKeys, remoteHello: Hello
   supportsReceipts: true,
   congested: stream.congested,
   drain: stream.drain,
+  setReading: stream.setReading,
   close: stream.close
 })
 

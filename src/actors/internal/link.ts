@@ -1,0 +1,409 @@
+/**
+ * One authenticated link's life, as a plain object driven by its channel's callbacks: no fiber of
+ * its own, so an idle link costs a socket, two cipher states and this object. What arrives is
+ * decoded in the socket's callback and handled there; Pings are answered, Pongs timed, and only
+ * work that belongs to a service (storing and announcing messages, settling acks, receipts) runs
+ * as an Effect, forked into the owning actor's fiber set — and finished on the spot when it
+ * completes synchronously (the in-memory services do). Deliveries run one batch at a time, in
+ * order; reading pauses while too many batches wait.
+ *
+ * Writing is one flush per scheduler turn: whatever becomes ready (a send, a Pong) asks for a
+ * flush as a task of Effect's scheduler, so everything the fibers running now queue leaves in one
+ * frame and one write. Acks are delayed like TCP's: they ride on the next flush, or leave on
+ * their own once the event loop has run everything ready in this turn (`setImmediate`), so the
+ * reply an application sends to what it just received carries the ack instead of following it.
+ * Congestion stops the flush until the transport drains. Keepalive pings,
+ * the dead-link deadline, rekeys and ping deadlines are entries in the runtime's shared timers.
+ *
+ * The link ends once, with a reason (the peer closed, a protocol violation, silence, Bye) or a
+ * defect (a service died); the actor hears it through `onEnd`. `stop` ends it without a word,
+ * when the actor closes or replaces it.
+ */
+import { Array as Arr, Cause, Data, Duration, Effect, Exit } from "effect"
+import type { Clock, Fiber, Scheduler } from "effect"
+import type { Contact } from "../../domain/Contact.js"
+import type { MessageId } from "../../domain/Ids.js"
+import type { Deliverable, WireMessage } from "../../domain/Messages.js"
+import { MAX_IDS } from "../../domain/Messages.js"
+import type { Channel } from "../../protocol/Channel.js"
+import type { EventsShape } from "../../services/Events.js"
+import type { InboxShape } from "../../services/Inbox.js"
+import type { OutboxCursor, OutboxShape } from "../../services/Outbox.js"
+import type { RuntimeSettings } from "../../services/RuntimeConfig.js"
+import type { TimersShape } from "../Timers.js"
+
+export class LinkEnd extends Data.TaggedError("LinkEnd")<{ readonly reason: string }> {
+  override get message() {
+    return this.reason
+  }
+}
+
+export interface LinkHooks {
+  readonly onRtt: (rttMs: number) => void
+  readonly onActivity: (at: number) => void
+  /** Called once when the link ends by itself (not after `stop`): a `LinkEnd`, or a defect. */
+  readonly onEnd: (exit: Exit.Exit<never, LinkEnd>) => void
+}
+
+export interface LinkDeps {
+  readonly contact: Contact
+  readonly channel: Channel
+  readonly settings: RuntimeSettings
+  readonly outbox: OutboxShape
+  readonly inbox: InboxShape
+  readonly events: EventsShape
+  readonly timers: TimersShape
+  readonly clock: Clock.Clock
+  readonly scheduler: Scheduler.Scheduler
+  /** Forks an effect into the owning actor's fiber set (started at once). */
+  readonly fork: <A, E>(effect: Effect.Effect<A, E>) => Fiber.RuntimeFiber<A, E>
+  /** Best-effort messages queued while no link was up; sent first. */
+  readonly pending: ReadonlyArray<WireMessage>
+  readonly hooks: LinkHooks
+}
+
+const PING_MEMORY = 16
+/** Text per write: big enough to amortise a syscall, small enough to keep latency and memory low. */
+const WRITE_BYTES = 256 * 1024
+/** Deliveries waiting behind a slow store before the link stops reading. */
+const MAX_WAITING_BATCHES = 16
+
+type PingReply = (result: Effect.Effect<number, LinkEnd>) => void
+
+interface Ping {
+  readonly sentAt: number
+  readonly reply: PingReply | undefined
+}
+
+/** What one inbound batch asks of the services, run in order with the batches around it. */
+interface Delivery {
+  readonly delivered: ReadonlyArray<Deliverable>
+  readonly read: ReadonlyArray<MessageId>
+  readonly typing: boolean | undefined
+  readonly at: number
+}
+
+export class Link {
+  private readonly uid: Contact["uid"]
+  private readonly channel: Channel
+  private readonly cursor: OutboxCursor
+  private readonly batchSize: number
+  private readonly start: number
+  private readonly pingEvery: number
+  private readonly deadAfter: number
+  private readonly rekeyEvery: number
+  private ended: LinkEnd | undefined = undefined
+  private stopped = false
+  private dataAllowed: boolean
+  private flushScheduled = false
+  private ackFlushScheduled = false
+  private control: Array<WireMessage>
+  private acks: Array<MessageId> = []
+  private deliveries: Array<Delivery> = []
+  private delivering = false
+  private paused = false
+  private pings: Map<number, Ping> | undefined = undefined
+  private replies: Set<PingReply> | undefined = undefined
+  private pingSeq = 0
+  private lastActivity: number
+  private nextPing: number
+  private nextRekey: number
+  private cancelTimer: () => void = () => {}
+
+  constructor(private readonly deps: LinkDeps) {
+    const { channel, clock, settings } = deps
+    this.uid = deps.contact.uid
+    this.channel = channel
+    this.batchSize = settings.sendBatch
+    this.dataAllowed = channel.supportsReceipts
+    this.control = [...deps.pending]
+    this.start = clock.unsafeCurrentTimeMillis()
+    this.lastActivity = this.start
+    this.pingEvery = Duration.toMillis(settings.pingInterval)
+    this.deadAfter = Duration.toMillis(settings.deadAfter)
+    this.rekeyEvery = Duration.toMillis(settings.rekeyInterval)
+    this.nextPing = this.start + this.pingEvery
+    this.nextRekey = this.start + this.rekeyEvery
+    this.cursor = deps.outbox.attach(this.uid, this.scheduleFlush)
+    this.schedule(this.start)
+    channel.start({ messages: this.onMessages, closed: this.onClosed, writable: this.scheduleFlush })
+    if (this.control.length > 0 || (this.dataAllowed && this.cursor.ready() > 0)) this.scheduleFlush()
+  }
+
+  /** Sends a best-effort message on this link (lost if the link ends first). */
+  send(message: WireMessage): void {
+    if (this.ended !== undefined) return
+    this.control.push(message)
+    this.scheduleFlush()
+  }
+
+  /** Round trip of a Ping, in milliseconds: answered by its Pong, the link's end or the deadline. */
+  readonly ping: Effect.Effect<number, LinkEnd> = Effect.async<number, LinkEnd>((resume) => {
+    if (this.ended !== undefined) return resume(Effect.fail(this.ended))
+    const now = this.deps.clock.unsafeCurrentTimeMillis()
+    const replies = this.replies ??= new Set()
+    const reply: PingReply = (result) => {
+      if (replies.delete(reply)) {
+        cancelDeadline()
+        resume(result)
+      }
+    }
+    replies.add(reply)
+    const cancelDeadline = this.deps.timers.schedule(
+      now + this.deadAfter,
+      Effect.sync(() => reply(Effect.fail(new LinkEnd({ reason: "no pong" }))))
+    )
+    this.pingNow(now, reply)
+    return Effect.sync(() => {
+      replies.delete(reply)
+      cancelDeadline()
+    })
+  })
+
+  /** Ends the link without telling the actor (which closes or replaces it). */
+  stop(): void {
+    this.stopped = true
+    this.end(new LinkEnd({ reason: "link closed" }))
+  }
+
+  private readonly onMessages = (batch: Array<WireMessage>): void => {
+    if (this.ended !== undefined) return
+    try {
+      this.handle(batch)
+    } catch (defect) {
+      this.crash(Cause.die(defect))
+    }
+  }
+
+  private readonly onClosed = (error: { readonly message: string }): void => {
+    this.end(new LinkEnd({ reason: error.message }))
+  }
+
+  private handle(batch: ReadonlyArray<WireMessage>): void {
+    const now = this.deps.clock.unsafeCurrentTimeMillis()
+    this.lastActivity = now
+    this.deps.hooks.onActivity(now)
+    let delivered: Array<Deliverable> | undefined
+    let acked: Array<MessageId> | undefined
+    let read: Array<MessageId> | undefined
+    let typing: boolean | undefined
+    for (const message of batch) {
+      switch (message._tag) {
+        case "Text":
+        case "GroupText":
+          ;(delivered ??= []).push(message)
+          break
+        case "Ack":
+          if (acked === undefined) acked = [...message.ids]
+          else for (const id of message.ids) acked.push(id)
+          break
+        case "Ping":
+          this.control.push({ _tag: "Pong", seq: message.seq })
+          this.scheduleFlush()
+          break
+        case "Pong": {
+          const ping = this.pings?.get(message.seq)
+          if (ping !== undefined) {
+            this.pings!.delete(message.seq)
+            this.deps.hooks.onRtt(now - ping.sentAt)
+            ping.reply?.(Effect.succeed(now - ping.sentAt))
+          }
+          break
+        }
+        case "Read":
+          ;(read ??= []).push(...message.ids)
+          break
+        case "Typing":
+          typing = message.active
+          break
+        case "Bye":
+          return this.end(new LinkEnd({ reason: `peer closed the link (${message.reason})` }))
+        default:
+          break
+      }
+    }
+    // Acks settle on their own (with the durable store they share a commit with the delivery).
+    if (acked !== undefined) this.run(this.deps.outbox.ack(this.uid, acked, now), () => {})
+    if (delivered !== undefined || read !== undefined || typing !== undefined) {
+      this.deliveries.push({ delivered: delivered ?? [], read: read ?? [], typing, at: now })
+      if (this.deliveries.length > MAX_WAITING_BATCHES && !this.paused) {
+        this.paused = true
+        this.channel.setReading(false)
+      }
+      this.deliverNext()
+    }
+  }
+
+  /** Runs the oldest waiting delivery; the next one starts when it completes. */
+  private deliverNext(): void {
+    while (!this.delivering && this.ended === undefined) {
+      const next = this.deliveries.shift()
+      if (next === undefined) break
+      this.delivering = true
+      this.run(this.deliveryOf(next), (ids) => {
+        this.delivering = false
+        if (this.channel.supportsReceipts && ids.length > 0) {
+          for (const id of ids) this.acks.push(id)
+          this.scheduleAckFlush()
+        }
+      })
+    }
+    if (this.paused && this.deliveries.length <= MAX_WAITING_BATCHES / 2 && this.ended === undefined) {
+      this.paused = false
+      this.channel.setReading(true)
+    }
+  }
+
+  private deliveryOf(d: Delivery): Effect.Effect<ReadonlyArray<MessageId>> {
+    const { events, inbox } = this.deps
+    const contact = this.deps.contact
+    let effect: Effect.Effect<ReadonlyArray<MessageId>> = d.delivered.length === 0
+      ? Effect.succeed([])
+      : inbox.deliver(contact, d.delivered, d.at)
+    if (d.read.length > 0) effect = Effect.zipLeft(effect, inbox.receipt(contact, "read", d.read, d.at))
+    if (d.typing !== undefined) {
+      effect = Effect.zipLeft(
+        effect,
+        events.publish({ _tag: "TypingChanged", contact: this.uid, active: d.typing, at: d.at })
+      )
+    }
+    return effect
+  }
+
+  /**
+   * Runs a service's effect in the actor's fiber set and continues with its value: at once when it
+   * completes synchronously, else when it does. A defect ends the link as a defect (the actor
+   * then dies and is restarted by its supervisor).
+   */
+  private run<A>(effect: Effect.Effect<A>, then: (a: A) => void): void {
+    const fiber = this.deps.fork(effect)
+    const exit = fiber.unsafePoll()
+    if (exit !== null) return this.settle(exit, then)
+    fiber.addObserver((exit) => this.settle(exit, then))
+  }
+
+  private settle<A>(exit: Exit.Exit<A>, then: (a: A) => void): void {
+    if (Exit.isSuccess(exit)) {
+      if (this.ended === undefined) then(exit.value)
+      this.deliverNext()
+    } else if (!Cause.isInterruptedOnly(exit.cause)) {
+      this.crash(exit.cause)
+    }
+  }
+
+  private readonly scheduleFlush = (): void => {
+    if (this.flushScheduled || this.ended !== undefined) return
+    this.flushScheduled = true
+    this.deps.scheduler.scheduleTask(this.flushTask, 0)
+  }
+
+  private scheduleAckFlush(): void {
+    if (this.ackFlushScheduled) return
+    this.ackFlushScheduled = true
+    setImmediate(this.ackFlushTask)
+  }
+
+  private readonly ackFlushTask = (): void => {
+    this.ackFlushScheduled = false
+    if (this.acks.length > 0) this.flushTask()
+  }
+
+  private readonly flushTask = (): void => {
+    this.flushScheduled = false
+    if (this.ended !== undefined) return
+    try {
+      this.flush()
+    } catch (defect) {
+      this.crash(Cause.die(defect))
+    }
+  }
+
+  /** Writes control messages, acks, then ready outbox messages, until empty or congested. */
+  private flush(): void {
+    const channel = this.channel
+    while (this.ended === undefined) {
+      const control = this.control
+      const batch = control.length <= this.batchSize ? control.splice(0) : control.splice(0, this.batchSize)
+      if (this.acks.length > 0) {
+        for (const ids of Arr.chunksOf(this.acks, MAX_IDS)) batch.push({ _tag: "Ack", ids })
+        this.acks = []
+      }
+      let data: ReadonlyArray<Deliverable> | undefined
+      if (this.dataAllowed && batch.length < this.batchSize && !channel.congested()) {
+        data = this.cursor.take(this.batchSize - batch.length, WRITE_BYTES)
+        for (const m of data) batch.push(m)
+      }
+      if (batch.length === 0) return
+      const error = channel.sendNow(batch)
+      if (error !== undefined) return this.end(new LinkEnd({ reason: error.message }))
+      if (!channel.supportsReceipts && data !== undefined && data.length > 0) {
+        // v1 has no receipts: a message handed to the socket is as delivered as it gets.
+        const now = this.deps.clock.unsafeCurrentTimeMillis()
+        this.run(this.deps.outbox.ack(this.uid, data.map((m) => m.id), now), () => {})
+      }
+      if (channel.congested()) return
+    }
+  }
+
+  private pingNow(sentAt: number, reply?: PingReply): void {
+    const seq = ++this.pingSeq
+    const pings = this.pings ??= new Map()
+    pings.set(seq, { sentAt, reply })
+    if (pings.size > PING_MEMORY) pings.delete(pings.keys().next().value!)
+    this.control.push({ _tag: "Ping", seq })
+    this.scheduleFlush()
+  }
+
+  private readonly tick: Effect.Effect<void> = Effect.suspend(() => {
+    if (this.ended !== undefined) return Effect.void
+    const now = this.deps.clock.unsafeCurrentTimeMillis()
+    if (now >= this.lastActivity + this.deadAfter) {
+      this.end(new LinkEnd({ reason: `no traffic for ${Duration.format(this.deps.settings.deadAfter)}` }))
+      return Effect.void
+    }
+    if (now >= this.nextPing) {
+      this.pingNow(now)
+      this.nextPing = now + this.pingEvery // after a late tick: one ping, not one per missed interval
+    }
+    const rekey = now >= this.nextRekey
+    if (rekey) this.nextRekey = now + this.rekeyEvery
+    if (!this.dataAllowed && now >= this.start + Duration.toMillis(this.deps.settings.duplicateWindow)) {
+      // v1 has no receipts: data written on the losing half of a simultaneous dial would be lost,
+      // so it waits until that window has passed.
+      this.dataAllowed = true
+      this.scheduleFlush()
+    }
+    this.schedule(now)
+    return rekey ? this.channel.rekey : Effect.void
+  })
+
+  private schedule(now: number): void {
+    const dataAt = this.dataAllowed ? Infinity : this.start + Duration.toMillis(this.deps.settings.duplicateWindow)
+    this.cancelTimer = this.deps.timers.schedule(
+      Math.max(now, Math.min(this.lastActivity + this.deadAfter, this.nextPing, this.nextRekey, dataAt)),
+      this.tick
+    )
+  }
+
+  private crash(cause: Cause.Cause<never>): void {
+    if (this.ended !== undefined) return
+    this.finish(new LinkEnd({ reason: "link crashed" }), Exit.failCause(cause))
+  }
+
+  private end(reason: LinkEnd): void {
+    if (this.ended !== undefined) return
+    this.finish(reason, Exit.fail(reason))
+  }
+
+  private finish(reason: LinkEnd, exit: Exit.Exit<never, LinkEnd>): void {
+    this.ended = reason
+    this.cursor.detach()
+    this.cancelTimer()
+    if (this.paused) this.channel.setReading(true)
+    this.deliveries = []
+    if (this.replies !== undefined) { for (const reply of [...this.replies]) reply(Effect.fail(reason)) }
+    if (this.stopped) return
+    this.deps.fork(this.channel.close)
+    this.deps.hooks.onEnd(exit)
+  }
+}
