@@ -161,33 +161,33 @@ describe("v2 secure channel", () => {
     const { receive, send } = cipherPair()
     const encoder = new FrameEncoder(send, { maxMessageBytes: 1024, rekeyAfterFrames: 2 })
     const decoder = new FrameDecoder(receive, { maxMessageBytes: 1024, rekeyAfterFrames: 2 })
-    const f1 = encoder.encode([MessageCodec.encode(text(1))])
-    const f2 = encoder.encode([MessageCodec.encode(text(2))])
-    const out: Array<Uint8Array> = []
-    const replayed = new Uint8Array(f2[0]!)
-    decoder.push(f1[0]!)
-    decoder.push(f2[0]!)
-    assert.isUndefined(decoder.drain(out))
-    assert.strictEqual(out.length, 2)
+    const f1 = encoder.encodeMessages([text(1)])
+    const f2 = encoder.encodeMessages([text(2)])
+    const out: Array<WireMessage> = []
+    const replayed = new Uint8Array(f2)
+    decoder.push(f1)
+    decoder.push(f2)
+    assert.isUndefined(decoder.drainMessages(out))
+    assert.deepStrictEqual(out, [text(1), text(2)])
     decoder.push(replayed)
-    assert.strictEqual(decoder.drain(out)?.reason, "Decrypt")
+    assert.strictEqual(decoder.drainMessages(out)?.reason, "Decrypt")
   })
 
   it("rejects replayed and reordered frames", () => {
     const { receive, send } = cipherPair()
     const encoder = new FrameEncoder(send)
-    const wire = [1, 2, 3].map((i) => encoder.encode([MessageCodec.encode(text(i))])[0]!)
+    const wire = [1, 2, 3].map((i) => encoder.encodeMessages([text(i)]))
     const replay = new FrameDecoder(receive)
-    replay.push(new Uint8Array(wire[0]!))
-    replay.push(new Uint8Array(wire[0]!))
-    assert.strictEqual(replay.drain([])?.reason, "Decrypt")
+    replay.push(wire[0]!)
+    replay.push(wire[0]!)
+    assert.strictEqual(replay.drainMessages([])?.reason, "Decrypt")
 
     const second = cipherPair()
     const enc2 = new FrameEncoder(second.send)
-    const wire2 = [1, 2].map((i) => enc2.encode([MessageCodec.encode(text(i))])[0]!)
+    const wire2 = [1, 2].map((i) => enc2.encodeMessages([text(i)]))
     const reorder = new FrameDecoder(second.receive)
     reorder.push(wire2[1]!)
-    assert.strictEqual(reorder.drain([])?.reason, "Decrypt")
+    assert.strictEqual(reorder.drainMessages([])?.reason, "Decrypt")
   })
 
   it("bounds a declared chunk total before allocating", () => {
@@ -198,7 +198,7 @@ describe("v2 secure channel", () => {
     send.encryptInto(frame.subarray(2), null, plain)
     const decoder = new FrameDecoder(receive, { maxMessageBytes: 1024, rekeyAfterFrames: 100 })
     decoder.push(frame)
-    assert.strictEqual(decoder.drain([])?.reason, "MessageTooLarge")
+    assert.strictEqual(decoder.drainMessages([])?.reason, "MessageTooLarge")
   })
 
   it.effect("rejects an oversized handshake message before reading it", () =>
@@ -310,10 +310,10 @@ describe("v2 decoders under fuzzing", () => {
   ], ([bytes]) => {
     const decoder = new FrameDecoder(cipherPair().receive)
     decoder.push(bytes)
-    const out: Array<Uint8Array> = []
-    const error = decoder.drain(out)
+    const out: Array<WireMessage> = []
+    const error = decoder.drainMessages(out)
     assert.strictEqual(out.length, 0)
-    if (error === undefined) assert.isBelow(decoder.queue.length, 2 + 65535)
+    if (error === undefined) assert.isBelow(decoder.buffered, 2 + 65535)
     else assert.include(["Malformed", "Decrypt"], error.reason)
   })
 
@@ -323,17 +323,17 @@ describe("v2 decoders under fuzzing", () => {
     fc.integer({ min: 1, max: 255 })
   ], ([messages, at, xor]) => {
     const { receive, send } = cipherPair()
-    const wire = Buffer.concat(new FrameEncoder(send).encode(messages.map(MessageCodec.encode)))
+    const wire = new FrameEncoder(send).encodeMessages(messages)
     wire[at % wire.length]! ^= xor
     const decoder = new FrameDecoder(receive)
     decoder.push(wire)
-    const out: Array<Uint8Array> = []
-    const error = decoder.drain(out)
+    const out: Array<WireMessage> = []
+    const error = decoder.drainMessages(out)
     assert.strictEqual(out.length, 0)
     if (error !== undefined) assert.include(["Malformed", "Decrypt"], error.reason)
   })
 
-  it.prop("frames split at arbitrary points decode identically", [
+  it.prop("frames split at arbitrary points decode identically (encoded-message API)", [
     fc.array(arbitraryMessage, { minLength: 1, maxLength: 30 }),
     fc.array(fc.nat(), { maxLength: 10 })
   ], ([messages, cuts]) => {

@@ -2,8 +2,13 @@
  * v2 transport framing. A frame is `length u16 BE | ChaChaPoly ciphertext` (the length is at most
  * 65535 by construction, so no declared length can make us allocate more). Its plaintext is a run
  * of records `kind u8 | length uvarint | data`: whole messages, the chunks of a message too big
- * for one frame, padding, and a rekey marker. Queued messages share frames, all frames of one
- * `encode` are sealed into one buffer for one write, and frames are opened in place.
+ * for one frame, padding, and a rekey marker. Queued messages share frames, and all frames of one
+ * `encodeMessages` are sealed into one buffer for one write.
+ *
+ * The frequent messages are written straight into the frame plaintext and read straight out of
+ * it (`internal/wireCodec.ts`). Plaintexts live in module-level scratch buffers: encoding and
+ * decoding are synchronous and never re-entered, so all links share them and an idle link holds
+ * no frame-sized buffer of its own.
  *
  * @since 2.0.0
  */
@@ -11,8 +16,9 @@ import { Either } from "effect"
 import { ProtocolError } from "../domain/Errors.js"
 import type { WireMessage } from "../domain/Messages.js"
 import { TAG_BYTES } from "./crypto/Aead.js"
-import { ByteQueue } from "./internal/ByteQueue.js"
+import type { ByteQueue } from "./internal/ByteQueue.js"
 import { MAX_VARINT_BYTES, readVarint, varintLength, writeVarint } from "./internal/varint.js"
+import * as Wire from "./internal/wireCodec.js"
 import * as MessageCodec from "./MessageCodec.js"
 import type { CipherState } from "./noise/CipherState.js"
 
@@ -58,12 +64,12 @@ export const defaultFramingOptions: FramingOptions = {
 
 const REKEY_RECORD_BYTES = 2
 const RECORD_OVERHEAD = 1 + 3
+const FRAME_OVERHEAD = 2 + TAG_BYTES + REKEY_RECORD_BYTES
 
-/**
- * Every encoder assembles plaintext here. `encode` is synchronous and never re-entered, so one
- * buffer serves all links; an idle link then costs no 64 KiB of its own.
- */
-const scratch = new Uint8Array(MAX_FRAME_PLAINTEXT)
+/** Every encoder assembles plaintext here (see the module comment). */
+const scratch = Buffer.allocUnsafeSlow(MAX_FRAME_PLAINTEXT) as Wire.NodeBuffer
+
+const EMPTY = Buffer.alloc(0)
 
 /**
  * @since 2.0.0
@@ -73,7 +79,7 @@ export class FrameEncoder {
   private readonly capacity: number
   private readonly plain = scratch
   private used = 0
-  private out: Uint8Array = new Uint8Array(0)
+  private out: Buffer = EMPTY
   private written = 0
   private framesSinceRekey = 0
   private rekeyRequested = false
@@ -87,25 +93,56 @@ export class FrameEncoder {
     this.rekeyRequested = true
   }
 
-  /** Encodes messages into frames, returned as one buffer for one write. */
+  /**
+   * Encodes and seals messages into frames, returned as one buffer for one write (which the
+   * caller owns).
+   */
+  encodeMessages(messages: ReadonlyArray<WireMessage>): Uint8Array {
+    let payload = 0
+    for (let i = 0; i < messages.length; i++) payload += Wire.estimate(messages[i]!) + RECORD_OVERHEAD
+    this.begin(payload)
+    for (let i = 0; i < messages.length; i++) {
+      const message = messages[i]!
+      const length = Wire.measure(message)
+      if (length < 0) {
+        this.add(MessageCodec.encodeWithMsgpackr(message))
+        continue
+      }
+      const record = 1 + varintLength(length) + length
+      if (record <= this.capacity) {
+        if (this.used + record > this.capacity) this.flush()
+        this.plain[this.used] = RecordKind.Message
+        this.used = Wire.write(this.plain, writeVarint(this.plain, this.used + 1, length), message)
+      } else {
+        const start = Wire.writeStaged(message, length)
+        this.addInPlace(Wire.stageBuffer(), start, length)
+      }
+    }
+    return this.end()
+  }
+
+  /** Encodes already encoded messages into frames, returned as one buffer for one write. */
   encode(messages: ReadonlyArray<Uint8Array>): Array<Uint8Array> {
     let payload = 0
     for (const message of messages) payload += message.length + RECORD_OVERHEAD + MAX_VARINT_BYTES
-    const frames = Math.ceil(payload / this.capacity) + messages.length
-    this.out = Buffer.allocUnsafe(payload + frames * (2 + TAG_BYTES + REKEY_RECORD_BYTES))
-    this.written = 0
+    this.begin(payload)
     for (const message of messages) this.add(message)
+    return [this.end()]
+  }
+
+  private begin(payload: number): void {
+    this.out = Buffer.allocUnsafe(payload + (Math.ceil(payload / this.capacity) + 1) * FRAME_OVERHEAD)
+    this.written = 0
+  }
+
+  private end(): Uint8Array {
     this.flush()
     const out = this.out.subarray(0, this.written)
-    this.out = new Uint8Array(0)
-    return [out]
+    this.out = EMPTY
+    return out
   }
 
-  /** Encodes and seals messages into frames, as one buffer for one write. */
-  encodeMessages(messages: ReadonlyArray<WireMessage>): Uint8Array {
-    return this.encode(messages.map(MessageCodec.encode))[0]!
-  }
-
+  /** Adds an encoded message, copying it into the plaintext (chunked if it does not fit a frame). */
   private add(message: Uint8Array): void {
     const length = message.length
     if (1 + varintLength(length) + length <= this.capacity) {
@@ -134,50 +171,122 @@ export class FrameEncoder {
     this.used += length
   }
 
+  /**
+   * Chunks a message that lies in `buf` at `start` with a frame's worth of free bytes before it,
+   * sealing every full part where it lies: its record header goes just before it (over bytes of
+   * the previous part, already sealed), and the first frame's earlier records before that. The
+   * last part is copied into the plaintext, which later messages may share.
+   */
+  private addInPlace(buf: Buffer, start: number, length: number): void {
+    const totalBytes = varintLength(length)
+    if (this.capacity - this.used < RECORD_OVERHEAD + totalBytes + 16) this.flush()
+    const first = this.capacity - this.used - RECORD_OVERHEAD - totalBytes
+    let frame = start - 1 - varintLength(totalBytes + first) - totalBytes
+    buf[frame] = RecordKind.ChunkStart
+    writeVarint(buf, writeVarint(buf, frame + 1, totalBytes + first), length)
+    frame -= this.used
+    this.plain.copy(buf, frame, 0, this.used)
+    this.used = 0
+    this.seal(buf, frame, start + first)
+    const end = start + length
+    const part = this.capacity - 1 - varintLength(this.capacity)
+    let offset = start + first
+    while (end - offset > part) {
+      frame = offset - 1 - varintLength(part)
+      buf[frame] = RecordKind.ChunkNext
+      writeVarint(buf, frame + 1, part)
+      this.seal(buf, frame, offset + part)
+      offset += part
+    }
+    this.plain[0] = RecordKind.ChunkNext
+    this.used = writeVarint(this.plain, 1, end - offset)
+    this.used += buf.copy(this.plain, this.used, offset, end)
+  }
+
   private flush(): void {
     if (this.used === 0) return
-    const rekey = this.rekeyRequested || ++this.framesSinceRekey >= this.options.rekeyAfterFrames
-    if (rekey) {
-      this.plain[this.used++] = RecordKind.Rekey
-      this.plain[this.used++] = 0
-    }
-    const sealed = this.used + TAG_BYTES
-    this.out[this.written] = sealed >>> 8
-    this.out[this.written + 1] = sealed & 0xff
-    this.cipher.encryptInto(
-      this.out.subarray(this.written + 2, this.written + 2 + sealed),
-      null,
-      this.plain.subarray(0, this.used)
-    )
-    this.written += 2 + sealed
+    this.seal(this.plain, 0, this.used)
     this.used = 0
+  }
+
+  /**
+   * Seals `buf[start, end)` as the next frame of the output, with a rekey record appended when
+   * one is due (the two bytes after `end` are restored afterwards: they may be the next part).
+   */
+  private seal(buf: Uint8Array, start: number, end: number): void {
+    const rekey = this.rekeyRequested || ++this.framesSinceRekey >= this.options.rekeyAfterFrames
+    const after0 = buf[end]!
+    const after1 = buf[end + 1]!
     if (rekey) {
+      buf[end] = RecordKind.Rekey
+      buf[end + 1] = 0
+      end += REKEY_RECORD_BYTES
+    }
+    const sealed = end - start + TAG_BYTES
+    if (this.written + 2 + sealed > this.out.length) this.grow(2 + sealed)
+    const out = this.out
+    out[this.written] = sealed >>> 8
+    out[this.written + 1] = sealed & 0xff
+    this.cipher.encryptInto(out.subarray(this.written + 2, this.written + 2 + sealed), null, buf.subarray(start, end))
+    this.written += 2 + sealed
+    if (rekey) {
+      buf[end - 2] = after0
+      buf[end - 1] = after1
       this.cipher.rekey()
       this.rekeyRequested = false
       this.framesSinceRekey = 0
     }
   }
+
+  /** The size estimate fell short (non-ASCII text): move to a bigger buffer. */
+  private grow(needed: number): void {
+    const bigger = Buffer.allocUnsafe(Math.max(this.out.length * 2, this.written + needed + 1024))
+    this.out.copy(bigger, 0, 0, this.written)
+    this.out = bigger
+  }
 }
 
 const malformed = (detail: string) => new ProtocolError({ reason: "Malformed", detail })
 
+/** Frames that span received chunks are assembled here, and every frame is opened into `opened`. */
+const sealedScratch = Buffer.allocUnsafeSlow(MAX_FRAME_BYTES)
+const opened = Buffer.allocUnsafeSlow(MAX_FRAME_PLAINTEXT) as Wire.NodeBuffer
+
 /**
- * Incremental decoder; `drain` decodes every complete frame buffered so far.
+ * Incremental decoder: `push` received chunks, then `drainMessages` decodes every complete frame
+ * buffered so far. Chunks are only read, never modified, and nothing decoded refers to them.
  *
  * @since 2.0.0
  * @category decoding
  */
 export class FrameDecoder {
-  private assembling: { readonly buffer: Uint8Array; filled: number } | undefined = undefined
+  private chunks: Array<Uint8Array> = []
+  /** Read position in `chunks[0]`. */
+  private head = 0
+  private size = 0
+  private assembling: Wire.NodeBuffer | undefined = undefined
+  private filled = 0
+  private messages: Array<WireMessage> | undefined = undefined
+  private raw: Array<Uint8Array> | undefined = undefined
 
+  /** `queue` holds bytes that arrived with the handshake; the decoder takes them over. */
   constructor(
     private readonly cipher: CipherState,
     private readonly options: FramingOptions = defaultFramingOptions,
-    readonly queue: ByteQueue = new ByteQueue()
-  ) {}
+    queue?: ByteQueue
+  ) {
+    if (queue !== undefined && queue.length > 0) this.push(queue.read(queue.length))
+  }
+
+  /** Bytes received and not yet decoded (at most one incomplete frame after a drain). */
+  get buffered(): number {
+    return this.size
+  }
 
   push(chunk: Uint8Array): void {
-    this.queue.push(chunk)
+    if (chunk.length === 0) return
+    this.chunks.push(chunk)
+    this.size += chunk.length
   }
 
   /**
@@ -186,79 +295,118 @@ export class FrameDecoder {
    * refer to the pushed chunks.
    */
   drainMessages(out: Array<WireMessage>): ProtocolError | undefined {
-    const raw: Array<Uint8Array> = []
-    const error = this.drain(raw)
-    for (const bytes of raw) {
-      const decoded = MessageCodec.decode(bytes)
-      if (Either.isLeft(decoded)) return decoded.left
-      if (decoded.right !== undefined) out.push(decoded.right)
-    }
-    return error
+    this.messages = out
+    this.raw = undefined
+    return this.frames()
   }
 
-  /** Appends each complete message to `out`; returns the first protocol violation, if any. */
+  /** Appends a copy of each complete encoded message to `out`; returns the first protocol violation, if any. */
   drain(out: Array<Uint8Array>): ProtocolError | undefined {
-    while (this.queue.length >= 2) {
-      const length = this.queue.uint16At(0)
+    this.messages = undefined
+    this.raw = out
+    return this.frames()
+  }
+
+  private frames(): ProtocolError | undefined {
+    while (this.size >= 2) {
+      const first = this.chunks[0]!
+      const length = first.length - this.head >= 2
+        ? (first[this.head]! << 8) | first[this.head + 1]!
+        : (first[this.head]! << 8) | this.chunks[1]![0]!
       if (length <= TAG_BYTES) return malformed(`frame of ${length} bytes`)
-      if (this.queue.length < 2 + length) return undefined
-      this.queue.skip(2)
-      // Decrypted in place: the consumed ciphertext is not needed again, and no buffer is allocated.
-      const ciphertext = this.queue.read(length)
-      const plain = ciphertext.subarray(0, length - TAG_BYTES)
-      if (!this.cipher.decryptInto(plain, null, ciphertext)) {
+      if (this.size < 2 + length) return undefined
+      let sealed: Uint8Array
+      if (first.length - this.head >= 2 + length) {
+        sealed = first.subarray(this.head + 2, this.head + 2 + length)
+        this.skip(2 + length)
+      } else {
+        this.skip(2)
+        this.take(sealedScratch, length)
+        sealed = sealedScratch.subarray(0, length)
+      }
+      const plainLength = length - TAG_BYTES
+      if (!this.cipher.decryptInto(opened.subarray(0, plainLength), null, sealed)) {
         return new ProtocolError({
           reason: "Decrypt",
           detail: "frame failed authentication (tampered, replayed or reordered)"
         })
       }
-      const error = this.records(plain, out)
+      const error = this.records(opened, plainLength)
       if (error !== undefined) return error
     }
     return undefined
   }
 
-  private records(plain: Uint8Array, out: Array<Uint8Array>): ProtocolError | undefined {
+  private skip(n: number): void {
+    this.size -= n
+    while (n > 0) {
+      const available = this.chunks[0]!.length - this.head
+      if (available > n) {
+        this.head += n
+        return
+      }
+      n -= available
+      this.chunks.shift()
+      this.head = 0
+    }
+  }
+
+  /** Moves the next `n` bytes (spanning chunks) into `target`. */
+  private take(target: Uint8Array, n: number): void {
+    let filled = 0
+    while (filled < n) {
+      const chunk = this.chunks[0]!
+      const part = Math.min(chunk.length - this.head, n - filled)
+      target.set(chunk.subarray(this.head, this.head + part), filled)
+      filled += part
+      this.skip(part)
+    }
+  }
+
+  private records(plain: Wire.NodeBuffer, end: number): ProtocolError | undefined {
     let offset = 0
     let rekey = false
-    while (offset < plain.length) {
+    while (offset < end) {
       if (rekey) return malformed("record after rekey marker")
-      const kind = plain[offset++]!
-      const header = readVarint(plain, offset, plain.length)
-      if (header === undefined) return malformed("bad record length")
-      const [length, start] = header
-      if (start + length > plain.length) return malformed("record overruns frame")
-      offset = start + length
+      const kind = plain[offset]!
+      const header = readVarint(plain, offset + 1, end)
+      if (header < 0) return malformed("bad record length")
+      const start = offset + 1 + (header & 7)
+      offset = start + (header >>> 3)
+      if (offset > end) return malformed("record overruns frame")
       switch (kind) {
         case RecordKind.Padding:
           break
         case RecordKind.Message: {
           if (this.assembling !== undefined) return malformed("message inside a chunked message")
-          out.push(plain.subarray(start, offset))
+          const error = this.message(plain, start, offset, false)
+          if (error !== undefined) return error
           break
         }
         case RecordKind.ChunkStart: {
           if (this.assembling !== undefined) return malformed("chunk start inside a chunked message")
           const total = readVarint(plain, start, offset)
-          if (total === undefined) return malformed("bad chunk total")
-          if (total[0] > this.options.maxMessageBytes) {
-            return new ProtocolError({ reason: "MessageTooLarge", detail: `${total[0]} bytes` })
+          if (total < 0) return malformed("bad chunk total")
+          const totalLength = total >>> 3
+          if (totalLength > this.options.maxMessageBytes) {
+            return new ProtocolError({ reason: "MessageTooLarge", detail: `${totalLength} bytes` })
           }
-          const part = plain.subarray(total[1], offset)
-          if (part.length > total[0]) return malformed("chunk longer than its message")
-          this.assembling = { buffer: new Uint8Array(total[0]), filled: 0 }
-          const error = this.append(part, out)
+          const partStart = start + (total & 7)
+          if (offset - partStart > totalLength) return malformed("chunk longer than its message")
+          this.assembling = Buffer.allocUnsafe(totalLength) as Wire.NodeBuffer
+          this.filled = 0
+          const error = this.append(plain, partStart, offset)
           if (error !== undefined) return error
           break
         }
         case RecordKind.ChunkNext: {
           if (this.assembling === undefined) return malformed("chunk without a start")
-          const error = this.append(plain.subarray(start, offset), out)
+          const error = this.append(plain, start, offset)
           if (error !== undefined) return error
           break
         }
         case RecordKind.Rekey: {
-          if (length !== 0) return malformed("rekey record with data")
+          if (offset !== start) return malformed("rekey record with data")
           rekey = true
           break
         }
@@ -270,15 +418,29 @@ export class FrameDecoder {
     return undefined
   }
 
-  private append(part: Uint8Array, out: Array<Uint8Array>): ProtocolError | undefined {
+  private append(plain: Wire.NodeBuffer, start: number, end: number): ProtocolError | undefined {
     const assembling = this.assembling!
-    if (assembling.filled + part.length > assembling.buffer.length) return malformed("chunks overrun their message")
-    assembling.buffer.set(part, assembling.filled)
-    assembling.filled += part.length
-    if (assembling.filled === assembling.buffer.length) {
-      out.push(assembling.buffer)
-      this.assembling = undefined
+    if (this.filled + end - start > assembling.length) return malformed("chunks overrun their message")
+    this.filled += plain.copy(assembling, this.filled, start, end)
+    if (this.filled < assembling.length) return undefined
+    this.assembling = undefined
+    return this.message(assembling, 0, assembling.length, true)
+  }
+
+  /** One complete encoded message; `owned` when `buf` is the message's own reassembly buffer. */
+  private message(buf: Wire.NodeBuffer, start: number, end: number, owned: boolean): ProtocolError | undefined {
+    if (this.messages === undefined) {
+      this.raw!.push(owned ? buf : new Uint8Array(buf.subarray(start, end)))
+      return undefined
     }
+    const decoded = Wire.decode(buf, start, end)
+    if (decoded !== null) {
+      this.messages.push(decoded)
+      return undefined
+    }
+    const slow = MessageCodec.decodeWithSchema(buf.subarray(start, end))
+    if (Either.isLeft(slow)) return slow.left
+    if (slow.right !== undefined) this.messages.push(slow.right)
     return undefined
   }
 }

@@ -2,16 +2,17 @@
  * Compact encoding of {@link WireMessage}: a MessagePack array `[wireId, field1, field2, ...]`
  * with fields in schema order, validated by the same Schema on the way in. Unknown wire ids
  * decode to `undefined` (skipped), so peers can add message types without breaking older ones.
+ * The frequent messages are encoded and decoded by hand (`internal/wireCodec.ts`); everything
+ * else, and any input the hand decoder does not take as is, goes through msgpackr and the Schemas.
  *
  * @since 2.0.0
  */
 import { Either, ParseResult, Schema, SchemaAST } from "effect"
 import { Packr, Unpackr } from "msgpackr"
 import { ProtocolError } from "../domain/Errors.js"
-import type { MessageId } from "../domain/Ids.js"
-import { MESSAGE_ID_PATTERN } from "../domain/Ids.js"
 import type { WireMessage } from "../domain/Messages.js"
 import * as Messages from "../domain/Messages.js"
+import * as Wire from "./internal/wireCodec.js"
 
 type Tag = WireMessage["_tag"]
 type AnyMessageSchema = Schema.Schema<WireMessage, Record<string, unknown>>
@@ -46,7 +47,8 @@ for (const schema of Messages.WireMessage.members) {
 }
 
 const packr = new Packr({ useRecords: false, variableMapSize: true })
-const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true, int64AsType: "number" })
+/** `copyBuffers`: decoded byte strings (group member keys) never alias the frame they came in. */
+const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true, int64AsType: "number", copyBuffers: true })
 
 const malformed = (detail: string) => new ProtocolError({ reason: "Malformed", detail })
 
@@ -58,33 +60,26 @@ const malformed = (detail: string) => new ProtocolError({ reason: "Malformed", d
  * @category encoding
  */
 export const encode = (message: WireMessage): Uint8Array => {
+  const length = Wire.measure(message)
+  if (length < 0) return encodeWithMsgpackr(message)
+  const out = Buffer.allocUnsafe(length) as Wire.NodeBuffer
+  Wire.write(out, 0, message)
+  return out
+}
+
+/**
+ * The msgpackr encoding (what `encode` uses for the types it does not write by hand).
+ *
+ * @since 2.0.0
+ * @category encoding
+ */
+export const encodeWithMsgpackr = (message: WireMessage): Uint8Array => {
   const member = byTag.get(message._tag)!
   const fields = message as unknown as Record<string, unknown>
   const array: Array<unknown> = [member.id]
   for (const field of member.fields) array.push(fields[field])
   while (array.length > 1 && array[array.length - 1] === undefined) array.pop()
   return packr.pack(array)
-}
-
-const isMessageId = (u: unknown): u is MessageId => typeof u === "string" && MESSAGE_ID_PATTERN.test(u)
-const isSeq = (u: unknown): u is number => Number.isSafeInteger(u) && (u as number) >= 0
-const isIds = (u: unknown): u is ReadonlyArray<MessageId> =>
-  Array.isArray(u) && u.length <= Messages.MAX_IDS && u.every(isMessageId)
-
-/**
- * Hand-written checks for the messages that dominate traffic, equal to the Schema checks (a
- * property test compares them on random and mutated input). Anything they do not accept goes
- * through the Schema, which also produces the precise error.
- */
-const fast: Record<number, (a: ReadonlyArray<unknown>) => WireMessage | undefined> = {
-  [Messages.wireIds.Ping]: (a) => (a.length === 2 && isSeq(a[1]) ? { _tag: "Ping", seq: a[1] } : undefined),
-  [Messages.wireIds.Pong]: (a) => (a.length === 2 && isSeq(a[1]) ? { _tag: "Pong", seq: a[1] } : undefined),
-  [Messages.wireIds.Text]: (a) =>
-    a.length === 4 && isMessageId(a[1]) && typeof a[2] === "string" && a[2].length <= Messages.MAX_BODY_LENGTH &&
-      isSeq(a[3])
-      ? { _tag: "Text", id: a[1], body: a[2], sentAt: a[3] }
-      : undefined,
-  [Messages.wireIds.Ack]: (a) => (a.length === 2 && isIds(a[1]) ? { _tag: "Ack", ids: a[1] } : undefined)
 }
 
 const unpack = (bytes: Uint8Array): Either.Either<ReadonlyArray<unknown>, ProtocolError> => {
@@ -105,14 +100,13 @@ const unpack = (bytes: Uint8Array): Either.Either<ReadonlyArray<unknown>, Protoc
  * @category decoding
  */
 export const decode = (bytes: Uint8Array): Either.Either<WireMessage | undefined, ProtocolError> => {
-  const unpacked = unpack(bytes)
-  if (Either.isLeft(unpacked)) return Either.left(unpacked.left)
-  const decoded = fast[unpacked.right[0] as number]?.(unpacked.right)
-  return decoded === undefined ? bySchema(unpacked.right) : Either.right(decoded)
+  const decoded = Wire.decode(Wire.nodeBuffer(bytes), 0, bytes.length)
+  return decoded === null ? decodeWithSchema(bytes) : Either.right(decoded)
 }
 
 /**
- * The Schema path alone (what `decode` must always agree with).
+ * msgpackr and the Schema alone: what `decode` must always agree with, and what it falls back to
+ * for everything the hand decoder does not take as is.
  *
  * @since 2.0.0
  * @category decoding

@@ -13,14 +13,17 @@ export const writeVarint = (buf: Uint8Array, offset: number, n: number): number 
   return offset
 }
 
-/** Returns `[value, nextOffset]`, or `undefined` if truncated or longer than 4 bytes. */
-export const readVarint = (buf: Uint8Array, offset: number, end: number): readonly [number, number] | undefined => {
+/**
+ * Reads a varint without allocating: returns `value * 8 + bytesRead` (`value` is `result >>> 3`,
+ * the bytes read `result & 7`), or -1 if truncated or longer than 4 bytes.
+ */
+export const readVarint = (buf: Uint8Array, offset: number, end: number): number => {
   let value = 0
   for (let i = 0; i < MAX_VARINT_BYTES; i++) {
-    if (offset >= end) return undefined
-    const byte = buf[offset++]!
-    value += (byte & 0x7f) * 2 ** (7 * i)
-    if ((byte & 0x80) === 0) return [value, offset]
+    if (offset + i >= end) return -1
+    const byte = buf[offset + i]!
+    value |= (byte & 0x7f) << (7 * i)
+    if ((byte & 0x80) === 0) return value * 8 + i + 1
   }
-  return undefined
+  return -1
 }

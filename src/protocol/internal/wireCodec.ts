@@ -1,0 +1,556 @@
+/**
+ * Hand-written MessagePack for the messages that dominate traffic (Ping, Pong, Text, Ack, Read,
+ * Typing, GroupText, GroupLeave, Bye), straight into and out of frame buffers. The bytes are what
+ * msgpackr's Packr writes for the same array (strings below 64 UTF-16 units are encoded the way
+ * msgpackr encodes them in JS, longer ones with Buffer's UTF-8 writer, as msgpackr does); anything
+ * else is left to msgpackr and the Schemas (`measure` returns -1, `decode` returns `null`).
+ *
+ * The decoder accepts only what it can decode exactly as msgpackr + the Schema would: anything
+ * unusual (other int widths, invalid UTF-8, extra elements, a bad id) returns `null`, and the
+ * caller takes the slow path, which also produces the precise error.
+ */
+import { isAscii } from "node:buffer"
+import type { GroupId, MessageId } from "../../domain/Ids.js"
+import type { WireMessage } from "../../domain/Messages.js"
+import { MAX_BODY_LENGTH, MAX_IDS, wireIds } from "../../domain/Messages.js"
+
+/** Node's Buffer string codecs (not in @types/node; msgpackr relies on them too). */
+export interface NodeBuffer extends Buffer {
+  latin1Slice(start: number, end: number): string
+  utf8Slice(start: number, end: number): string
+  latin1Write(string: string, offset: number, length: number): number
+  utf8Write(string: string, offset: number, length: number): number
+}
+
+/** A Buffer view of any bytes (no copy). */
+export const nodeBuffer = (bytes: Uint8Array): NodeBuffer =>
+  (Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)) as NodeBuffer
+
+// ---------------------------------------------------------------------------------------------
+// Encoding
+
+/** Strings at least this long are written with Buffer's codecs; shorter ones in JS, like msgpackr. */
+const SHORT_STRING = 64
+/** Bodies at least this long are encoded once into `stage` while being measured. */
+const STAGE_BODY = 8 * 1024
+
+/**
+ * A large body is UTF-8 encoded into this shared buffer when measured (which gives its exact
+ * length without a separate count), at `STAGE_AT`; the message around it is written there too when
+ * the caller asks for it in place. The room before `STAGE_AT` lets the framer put a frame's
+ * earlier records and a chunk header in front of the message and seal it without copying.
+ * Everything here is synchronous and never re-entered, so all links share it.
+ */
+export const STAGE_ROOM = 65536 + 512
+const STAGE_AT = STAGE_ROOM + 256
+let stage = Buffer.allocUnsafeSlow(0) as NodeBuffer
+let stagedBody: string | undefined = undefined
+let stagedBytes = 0
+
+const stageBody = (body: string): number => {
+  const room = STAGE_AT + body.length * 3 + 16
+  if (stage.length < room) stage = Buffer.allocUnsafeSlow(room) as NodeBuffer
+  stagedBytes = stage.utf8Write(body, STAGE_AT, stage.length - STAGE_AT)
+  stagedBody = body
+  return stagedBytes
+}
+
+const stringHeaderBytes = (bytes: number): number => (bytes < 0x20 ? 1 : bytes < 0x100 ? 2 : bytes < 0x10000 ? 3 : 5)
+
+const writeStringHeader = (buf: Uint8Array, pos: number, bytes: number): number => {
+  if (bytes < 0x20) {
+    buf[pos] = 0xa0 | bytes
+    return pos + 1
+  }
+  if (bytes < 0x100) {
+    buf[pos] = 0xd9
+    buf[pos + 1] = bytes
+    return pos + 2
+  }
+  if (bytes < 0x10000) {
+    buf[pos] = 0xda
+    buf[pos + 1] = bytes >>> 8
+    buf[pos + 2] = bytes & 0xff
+    return pos + 3
+  }
+  buf[pos] = 0xdb
+  buf[pos + 1] = bytes >>> 24
+  buf[pos + 2] = (bytes >>> 16) & 0xff
+  buf[pos + 3] = (bytes >>> 8) & 0xff
+  buf[pos + 4] = bytes & 0xff
+  return pos + 5
+}
+
+/** Writes the string data (`bytes` long); returns the end. */
+const writeStringData = (buf: NodeBuffer, pos: number, s: string, bytes: number): number => {
+  const n = s.length
+  if (n >= SHORT_STRING) {
+    if (s === stagedBody && bytes === stagedBytes) {
+      if (buf !== stage || pos !== STAGE_AT) stage.copy(buf, pos, STAGE_AT, STAGE_AT + bytes)
+      stagedBody = undefined
+      return pos + bytes
+    }
+    return pos + (bytes === n ? buf.latin1Write(s, pos, bytes) : buf.utf8Write(s, pos, bytes))
+  }
+  if (bytes === n) return pos + buf.latin1Write(s, pos, n)
+  for (let i = 0; i < n; i++) {
+    let c = s.charCodeAt(i)
+    if (c < 0x80) buf[pos++] = c
+    else if (c < 0x800) {
+      buf[pos++] = (c >> 6) | 0xc0
+      buf[pos++] = (c & 0x3f) | 0x80
+    } else {
+      const d = s.charCodeAt(i + 1)
+      if ((c & 0xfc00) === 0xd800 && (d & 0xfc00) === 0xdc00) {
+        c = 0x10000 + ((c & 0x03ff) << 10) + (d & 0x03ff)
+        i++
+        buf[pos++] = (c >> 18) | 0xf0
+        buf[pos++] = ((c >> 12) & 0x3f) | 0x80
+        buf[pos++] = ((c >> 6) & 0x3f) | 0x80
+        buf[pos++] = (c & 0x3f) | 0x80
+      } else {
+        buf[pos++] = (c >> 12) | 0xe0
+        buf[pos++] = ((c >> 6) & 0x3f) | 0x80
+        buf[pos++] = (c & 0x3f) | 0x80
+      }
+    }
+  }
+  return pos
+}
+
+/**
+ * String byte lengths found by `measure`, in the order `write` writes the strings (UTF-8 as
+ * Buffer counts it, which is also msgpackr's count: a lone surrogate takes 3 bytes either way).
+ */
+const measured: Array<number> = []
+let measuredCount = 0
+let written = 0
+
+const measureString = (s: string): number => {
+  const bytes = s.length >= STAGE_BODY ? stageBody(s) : Buffer.byteLength(s, "utf8")
+  measured[measuredCount++] = bytes
+  return stringHeaderBytes(bytes) + bytes
+}
+
+const writeString = (buf: NodeBuffer, pos: number, s: string): number => {
+  const bytes = measured[written++]!
+  return writeStringData(buf, writeStringHeader(buf, pos, bytes), s, bytes)
+}
+
+/** msgpackr's choice for a number: fixint/uint8..32, negative ints, else float64. */
+const numberBytes = (v: number): number =>
+  v >>> 0 === v
+    ? v < 0x80 ? 1 : v < 0x100 ? 2 : v < 0x10000 ? 3 : 5
+    : v >> 0 === v
+    ? v >= -0x20 ? 1 : v >= -0x80 ? 2 : v >= -0x8000 ? 3 : 5
+    : 9
+
+const writeNumber = (buf: NodeBuffer, pos: number, v: number): number => {
+  if (v >>> 0 === v) {
+    if (v < 0x80) {
+      buf[pos] = v
+      return pos + 1
+    }
+    if (v < 0x100) {
+      buf[pos] = 0xcc
+      buf[pos + 1] = v
+      return pos + 2
+    }
+    if (v < 0x10000) {
+      buf[pos] = 0xcd
+      buf[pos + 1] = v >>> 8
+      buf[pos + 2] = v & 0xff
+      return pos + 3
+    }
+    buf[pos] = 0xce
+    return buf.writeUInt32BE(v, pos + 1)
+  }
+  if (v >> 0 === v) {
+    if (v >= -0x20) {
+      buf[pos] = 0x100 + v
+      return pos + 1
+    }
+    if (v >= -0x80) {
+      buf[pos] = 0xd0
+      buf[pos + 1] = v + 0x100
+      return pos + 2
+    }
+    if (v >= -0x8000) {
+      buf[pos] = 0xd1
+      return buf.writeInt16BE(v, pos + 1)
+    }
+    buf[pos] = 0xd2
+    return buf.writeInt32BE(v, pos + 1)
+  }
+  buf[pos] = 0xcb
+  return buf.writeDoubleBE(v, pos + 1)
+}
+
+const arrayHeaderBytes = (n: number): number => (n < 0x10 ? 1 : n < 0x10000 ? 3 : 5)
+
+const writeArrayHeader = (buf: NodeBuffer, pos: number, n: number): number => {
+  if (n < 0x10) {
+    buf[pos] = 0x90 | n
+    return pos + 1
+  }
+  if (n < 0x10000) {
+    buf[pos] = 0xdc
+    buf[pos + 1] = n >>> 8
+    buf[pos + 2] = n & 0xff
+    return pos + 3
+  }
+  buf[pos] = 0xdd
+  return buf.writeUInt32BE(n, pos + 1)
+}
+
+const idsLength = (ids: unknown): number => {
+  if (!Array.isArray(ids)) return -1
+  let length = arrayHeaderBytes(ids.length)
+  for (let i = 0; i < ids.length; i++) {
+    const id: unknown = ids[i]
+    if (typeof id !== "string") return -1
+    length += measureString(id)
+  }
+  return length
+}
+
+const writeIds = (buf: NodeBuffer, pos: number, ids: ReadonlyArray<string>): number => {
+  pos = writeArrayHeader(buf, pos, ids.length)
+  for (let i = 0; i < ids.length; i++) pos = writeString(buf, pos, ids[i]!)
+  return pos
+}
+
+const isNumber = (u: unknown): u is number => typeof u === "number"
+
+/**
+ * The exact encoded length of a message this module encodes, or -1 for msgpackr to encode it
+ * (other types, or fields of unexpected types). Must be followed by `write` of the same message
+ * before anything else is measured (a large body is staged between the two).
+ */
+export const measure = (message: WireMessage): number => {
+  measuredCount = 0
+  stagedBody = undefined
+  switch (message._tag) {
+    case "Text": {
+      const { body, id, sentAt } = message
+      if (typeof id !== "string" || typeof body !== "string" || !isNumber(sentAt)) return -1
+      return 2 + measureString(id) + measureString(body) + numberBytes(sentAt)
+    }
+    case "GroupText": {
+      const { body, groupId, id, sentAt } = message
+      if (typeof groupId !== "string" || typeof id !== "string" || typeof body !== "string" || !isNumber(sentAt)) {
+        return -1
+      }
+      return 2 + measureString(groupId) + measureString(id) + measureString(body) + numberBytes(sentAt)
+    }
+    case "Ack":
+    case "Read": {
+      const ids = idsLength(message.ids)
+      return ids < 0 ? -1 : 2 + ids
+    }
+    case "Ping":
+    case "Pong":
+      return isNumber(message.seq) ? 2 + numberBytes(message.seq) : -1
+    case "Typing":
+      return typeof message.active === "boolean" ? 3 : -1
+    case "GroupLeave":
+      return typeof message.groupId === "string" ? 2 + measureString(message.groupId) : -1
+    case "Bye":
+      return typeof message.reason === "string" ? 2 + measureString(message.reason) : -1
+    default:
+      return -1
+  }
+}
+
+/** Writes a message `measure` accepted at `pos`; returns the end. */
+export const write = (buf: NodeBuffer, pos: number, message: WireMessage): number => {
+  written = 0
+  switch (message._tag) {
+    case "Text":
+      buf[pos] = 0x94
+      buf[pos + 1] = wireIds.Text
+      pos = writeString(buf, pos + 2, message.id)
+      pos = writeString(buf, pos, message.body)
+      return writeNumber(buf, pos, message.sentAt)
+    case "GroupText":
+      buf[pos] = 0x95
+      buf[pos + 1] = wireIds.GroupText
+      pos = writeString(buf, pos + 2, message.groupId)
+      pos = writeString(buf, pos, message.id)
+      pos = writeString(buf, pos, message.body)
+      return writeNumber(buf, pos, message.sentAt)
+    case "Ack":
+    case "Read":
+      buf[pos] = 0x92
+      buf[pos + 1] = wireIds[message._tag]
+      return writeIds(buf, pos + 2, message.ids)
+    case "Ping":
+    case "Pong":
+      buf[pos] = 0x92
+      buf[pos + 1] = wireIds[message._tag]
+      return writeNumber(buf, pos + 2, message.seq)
+    case "Typing":
+      buf[pos] = 0x92
+      buf[pos + 1] = wireIds.Typing
+      buf[pos + 2] = message.active ? 0xc3 : 0xc2
+      return pos + 3
+    case "GroupLeave":
+      buf[pos] = 0x92
+      buf[pos + 1] = wireIds.GroupLeave
+      return writeString(buf, pos + 2, message.groupId)
+    case "Bye":
+      buf[pos] = 0x92
+      buf[pos + 1] = wireIds.Bye
+      return writeString(buf, pos + 2, message.reason)
+    default:
+      throw new TypeError(`no hand encoding for ${message._tag}`)
+  }
+}
+
+const lengthOf = (u: unknown): number => (typeof u === "string" || Array.isArray(u) ? u.length : 0)
+
+/** Roughly the encoded length (exact for ASCII strings), to size an output buffer before measuring. */
+export const estimate = (message: WireMessage): number => {
+  switch (message._tag) {
+    case "Text":
+      return 16 + lengthOf(message.id) + lengthOf(message.body)
+    case "GroupText":
+      return 50 + lengthOf(message.id) + lengthOf(message.body)
+    case "Ack":
+    case "Read": {
+      const ids: unknown = message.ids
+      if (!Array.isArray(ids)) return 64
+      let length = 8
+      for (let i = 0; i < ids.length; i++) length += 2 + lengthOf(ids[i])
+      return length
+    }
+    default:
+      return 64
+  }
+}
+
+/**
+ * Writes a measured message (`length` bytes) into the shared stage buffer with at least
+ * `STAGE_ROOM` free bytes before it, leaving a staged body where it is; returns the start. The
+ * buffer is `stageBuffer()` until the next `measure`.
+ */
+export const writeStaged = (message: WireMessage, length: number): number => {
+  let start = STAGE_ROOM
+  if ((message._tag === "Text" || message._tag === "GroupText") && message.body === stagedBody) {
+    start = STAGE_AT - (length - stagedBytes - numberBytes(message.sentAt))
+  } else {
+    stagedBody = undefined
+    if (stage.length < STAGE_ROOM + length + 16) stage = Buffer.allocUnsafeSlow(STAGE_ROOM + length + 16) as NodeBuffer
+  }
+  write(stage, start, message)
+  return start
+}
+
+export const stageBuffer = (): NodeBuffer => stage
+
+// ---------------------------------------------------------------------------------------------
+// Decoding
+
+/** `[A-Za-z0-9._:-]` (message ids) and `[0-9a-f]` (group ids) as byte tables. */
+const ID_BYTE = new Uint8Array(256)
+const HEX_BYTE = new Uint8Array(256)
+for (const c of "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._:-") ID_BYTE[c.charCodeAt(0)] = 1
+for (const c of "0123456789abcdef") HEX_BYTE[c.charCodeAt(0)] = 1
+
+/** From this length checking for ASCII and reading latin1 beats the UTF-8 decoder. */
+const ASCII_CHECK = 8192
+
+/** Read position of the decoder (decoding is synchronous and never re-entered). */
+let at = 0
+
+/** Byte length of the str at `at` (and moves past its header), or -1 if not a str that fits before `end`. */
+const strHeader = (buf: NodeBuffer, end: number): number => {
+  if (at >= end) return -1
+  const b = buf[at]!
+  let length: number
+  if ((b & 0xe0) === 0xa0) {
+    length = b & 0x1f
+    at += 1
+  } else if (b === 0xd9) {
+    if (at + 2 > end) return -1
+    length = buf[at + 1]!
+    at += 2
+  } else if (b === 0xda) {
+    if (at + 3 > end) return -1
+    length = (buf[at + 1]! << 8) | buf[at + 2]!
+    at += 3
+  } else if (b === 0xdb) {
+    if (at + 5 > end) return -1
+    length = buf.readUInt32BE(at + 1)
+    at += 5
+  } else return -1
+  return at + length > end ? -1 : length
+}
+
+const messageId = (buf: NodeBuffer, end: number): MessageId | undefined => {
+  const length = strHeader(buf, end)
+  if (length < 1 || length > 64) return undefined
+  const start = at
+  for (let i = start; i < start + length; i++) if (ID_BYTE[buf[i]!] === 0) return undefined
+  at = start + length
+  return buf.latin1Slice(start, at) as MessageId
+}
+
+const groupId = (buf: NodeBuffer, end: number): GroupId | undefined => {
+  const length = strHeader(buf, end)
+  if (length !== 32 || buf[at] !== 0x67) return undefined
+  const start = at
+  for (let i = start + 1; i < start + 32; i++) if (HEX_BYTE[buf[i]!] === 0) return undefined
+  at = start + 32
+  return buf.latin1Slice(start, at) as GroupId
+}
+
+/**
+ * A body msgpackr decodes to the same string: valid UTF-8 (no U+FFFD at all), within the limit.
+ * A large ASCII body is read as latin1, which is faster than the UTF-8 decoder.
+ */
+const body = (buf: NodeBuffer, end: number): string | undefined => {
+  const length = strHeader(buf, end)
+  if (length < 0) return undefined
+  const start = at
+  at += length
+  if (length >= ASCII_CHECK && length <= MAX_BODY_LENGTH && isAscii(buf.subarray(start, at))) {
+    return buf.latin1Slice(start, at)
+  }
+  const s = buf.utf8Slice(start, at)
+  return s.length <= MAX_BODY_LENGTH && s.indexOf("\ufffd") === -1 ? s : undefined
+}
+
+/** A non-negative safe integer in any encoding msgpackr decodes to a number, or -1. */
+const natural = (buf: NodeBuffer, end: number): number => {
+  if (at >= end) return -1
+  const b = buf[at]!
+  if (b < 0x80) {
+    at += 1
+    return b
+  }
+  switch (b) {
+    case 0xcc:
+    case 0xd0: {
+      if (at + 2 > end) return -1
+      const v = b === 0xcc ? buf[at + 1]! : buf.readInt8(at + 1)
+      at += 2
+      return v
+    }
+    case 0xcd:
+    case 0xd1: {
+      if (at + 3 > end) return -1
+      const v = b === 0xcd ? buf.readUInt16BE(at + 1) : buf.readInt16BE(at + 1)
+      at += 3
+      return v
+    }
+    case 0xce:
+    case 0xd2: {
+      if (at + 5 > end) return -1
+      const v = b === 0xce ? buf.readUInt32BE(at + 1) : buf.readInt32BE(at + 1)
+      at += 5
+      return v
+    }
+    case 0xcf:
+    case 0xd3: {
+      if (at + 9 > end) return -1
+      const high = buf.readUInt32BE(at + 1)
+      if (high >= 0x200000) return -1
+      const v = high * 0x100000000 + buf.readUInt32BE(at + 5)
+      at += 9
+      return v
+    }
+    case 0xcb: {
+      if (at + 9 > end) return -1
+      const v = buf.readDoubleBE(at + 1)
+      if (!(Number.isSafeInteger(v) && v >= 0)) return -1
+      at += 9
+      return v
+    }
+    default:
+      return -1
+  }
+}
+
+const BYE_REASONS: ReadonlySet<string> = new Set(["shutdown", "duplicate", "removed", "locked"])
+
+/**
+ * Decodes the message in `buf[start, end)` if it is one of the hand-decoded types in a form
+ * decoded exactly; `null` sends the caller to msgpackr and the Schemas. Strings are copied out.
+ */
+export const decode = (buf: NodeBuffer, start: number, end: number): WireMessage | null => {
+  if (end - start < 3) return null
+  const head = buf[start]!
+  at = start + 2
+  switch (buf[start + 1]) {
+    case wireIds.Text: {
+      if (head !== 0x94) return null
+      const id = messageId(buf, end)
+      if (id === undefined) return null
+      const text = body(buf, end)
+      if (text === undefined) return null
+      const sentAt = natural(buf, end)
+      return sentAt < 0 || at !== end ? null : { _tag: "Text", id, body: text, sentAt }
+    }
+    case wireIds.Ack:
+    case wireIds.Read: {
+      if (head !== 0x92) return null
+      const b = buf[at]!
+      let count: number
+      if ((b & 0xf0) === 0x90) {
+        count = b & 0x0f
+        at += 1
+      } else if (b === 0xdc && at + 3 <= end) {
+        count = (buf[at + 1]! << 8) | buf[at + 2]!
+        at += 3
+      } else return null
+      if (count > MAX_IDS) return null
+      const ids: Array<MessageId> = new Array(count)
+      for (let i = 0; i < count; i++) {
+        const id = messageId(buf, end)
+        if (id === undefined) return null
+        ids[i] = id
+      }
+      if (at !== end) return null
+      return buf[start + 1] === wireIds.Ack ? { _tag: "Ack", ids } : { _tag: "Read", ids }
+    }
+    case wireIds.Ping:
+    case wireIds.Pong: {
+      if (head !== 0x92) return null
+      const seq = natural(buf, end)
+      if (seq < 0 || at !== end) return null
+      return buf[start + 1] === wireIds.Ping ? { _tag: "Ping", seq } : { _tag: "Pong", seq }
+    }
+    case wireIds.GroupText: {
+      if (head !== 0x95) return null
+      const group = groupId(buf, end)
+      if (group === undefined) return null
+      const id = messageId(buf, end)
+      if (id === undefined) return null
+      const text = body(buf, end)
+      if (text === undefined) return null
+      const sentAt = natural(buf, end)
+      return sentAt < 0 || at !== end ? null : { _tag: "GroupText", groupId: group, id, body: text, sentAt }
+    }
+    case wireIds.Typing: {
+      const b = buf[at]
+      return head !== 0x92 || end !== at + 1 || (b !== 0xc2 && b !== 0xc3)
+        ? null
+        : { _tag: "Typing", active: b === 0xc3 }
+    }
+    case wireIds.GroupLeave: {
+      if (head !== 0x92) return null
+      const group = groupId(buf, end)
+      return group === undefined || at !== end ? null : { _tag: "GroupLeave", groupId: group }
+    }
+    case wireIds.Bye: {
+      if (head !== 0x92) return null
+      const length = strHeader(buf, end)
+      if (length < 0 || at + length !== end) return null
+      const reason = buf.latin1Slice(at, end)
+      return BYE_REASONS.has(reason) ? { _tag: "Bye", reason: reason as "shutdown" } : null
+    }
+    default:
+      return null
+  }
+}
