@@ -8,10 +8,11 @@
  */
 import { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
-import { Chunk, Clock, Context, Duration, Effect, Layer, Option, PubSub, Schedule, Schema, Stream } from "effect"
+import { Chunk, Clock, Context, Duration, Effect, Layer, Option, Schedule, Schema, Stream } from "effect"
 import type { EventEnvelope } from "../domain/Events.js"
 import { RuntimeEvent } from "../domain/Events.js"
 import { Events } from "./Events.js"
+import * as Hub from "./internal/hub.js"
 import { Store } from "./Store.js"
 
 /**
@@ -67,8 +68,8 @@ const encodeEvent = Schema.encodeSync(RuntimeEvent)
 export const make = (retention: RetentionOptions = defaultRetention) =>
   Effect.gen(function*() {
     const { sealed, sql, writeThen } = yield* Store
-    const live = yield* Effect.acquireRelease(PubSub.sliding<EventEnvelope>(LIVE_WINDOW), PubSub.shutdown)
-    const raw = yield* Effect.acquireRelease(PubSub.sliding<RuntimeEvent>(LIVE_WINDOW), PubSub.shutdown)
+    const live = yield* Hub.make<EventEnvelope>(LIVE_WINDOW)
+    const raw = yield* Hub.make<RuntimeEvent>(LIVE_WINDOW)
 
     const latest = Effect.map(
       sql<{ readonly cursor: number | null }>`SELECT max(cursor) AS cursor FROM events`,
@@ -102,7 +103,10 @@ export const make = (retention: RetentionOptions = defaultRetention) =>
     const announce = (envelopes: ReadonlyArray<EventEnvelope>) =>
       envelopes.length === 0
         ? Effect.void
-        : Effect.zipRight(PubSub.publishAll(live, envelopes), PubSub.publishAll(raw, envelopes.map((e) => e.event)))
+        : Effect.sync(() => {
+          live.publishAll(envelopes)
+          if (raw.subscriberCount > 0) raw.publishAll(envelopes.map((e) => e.event))
+        })
 
     const record = <A, E>(
       effect: Effect.Effect<A, E, SqlClient.SqlClient>,
@@ -139,7 +143,7 @@ export const make = (retention: RetentionOptions = defaultRetention) =>
     const stream = (from?: number) =>
       Stream.unwrapScoped(
         Effect.gen(function*() {
-          const subscription = yield* PubSub.subscribe(live)
+          const subscription = yield* live.subscribe
           let last = from ?? (yield* latest)
           // `last` advances as each chunk is ordered (not when downstream sees it), so an envelope
           // already covered by a refill is never emitted again.
@@ -180,8 +184,8 @@ export const make = (retention: RetentionOptions = defaultRetention) =>
     const events = Events.of({
       publish: (event) => append([event]),
       publishAll: (events) => (events.length === 0 ? Effect.void : append(events)),
-      subscribe: PubSub.subscribe(raw),
-      stream: Stream.fromPubSub(raw)
+      subscribe: raw.subscribe,
+      stream: raw.stream
     })
     return { events, log: EventLog.of({ stream, latest, record }) }
   })

@@ -5,9 +5,10 @@
  *
  * @since 2.0.0
  */
-import { Context, Effect, Layer, PubSub, Stream } from "effect"
-import type { Queue, Scope } from "effect"
+import { Context, Effect, Layer } from "effect"
+import type { Queue, Scope, Stream } from "effect"
 import type { RuntimeEvent } from "../domain/Events.js"
+import * as Hub from "./internal/hub.js"
 
 /**
  * @since 2.0.0
@@ -31,15 +32,19 @@ export class Events extends Context.Tag("jarvis/Events")<Events, EventsShape>() 
  * @category constructors
  */
 export const make = (capacity = 16_384) =>
-  Effect.gen(function*() {
-    const pubsub = yield* Effect.acquireRelease(PubSub.sliding<RuntimeEvent>(capacity), PubSub.shutdown)
-    return Events.of({
-      publish: (event) => Effect.asVoid(PubSub.publish(pubsub, event)),
-      publishAll: (events) => Effect.asVoid(PubSub.publishAll(pubsub, events)),
-      subscribe: PubSub.subscribe(pubsub),
-      stream: Stream.fromPubSub(pubsub)
-    })
-  })
+  Effect.map(Hub.make<RuntimeEvent>(capacity), (hub) =>
+    Events.of({
+      publish: (event) =>
+        Effect.sync(() => {
+          hub.publish(event)
+        }),
+      publishAll: (events) =>
+        Effect.sync(() => {
+          hub.publishAll(events)
+        }),
+      subscribe: hub.subscribe,
+      stream: hub.stream
+    }))
 
 /**
  * @since 2.0.0
