@@ -1,6 +1,25 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Chunk, Effect, Exit, FastCheck as fc, Fiber, Option, PubSub, Queue, Scope, Stream } from "effect"
+import {
+  Chunk,
+  Deferred,
+  Effect,
+  Exit,
+  FastCheck as fc,
+  Fiber,
+  Layer,
+  Option,
+  PubSub,
+  Queue,
+  Scope,
+  Stream
+} from "effect"
+import type { RuntimeEvent } from "../src/domain/Events.js"
+import * as EventLog from "../src/services/EventLog.js"
+import { Events } from "../src/services/Events.js"
 import * as Hub from "../src/services/internal/hub.js"
+import * as Store from "../src/services/Store.js"
+import { contactOf, makeIdentity } from "./support/node.js"
+import { tempDir } from "./support/temp.js"
 
 const settle = Effect.repeatN(Effect.yieldNow(), 20)
 
@@ -336,5 +355,46 @@ describe("hub", () => {
         }
       }).pipe(Effect.scoped),
     { fastCheck: { numRuns: 300 } }
+  )
+
+  it.scoped(
+    "the event log refills a reader that fell behind the live window, every event once, in order",
+    () =>
+      Effect.gen(function*() {
+        const owner = makeIdentity("owner", 5000)
+        const peer = contactOf(makeIdentity("peer", 5001), "127.0.0.1")
+        const layer = EventLog.layer().pipe(
+          Layer.provideMerge(Store.layer({ dataDir: yield* tempDir(), identityPrivateKey: owner.keyPair.privateKey }))
+        )
+        const event = (i: number): RuntimeEvent => ({
+          _tag: "TypingChanged",
+          contact: peer.uid,
+          active: i % 2 === 0,
+          at: i
+        })
+        yield* Effect.gen(function*() {
+          const log = yield* EventLog.EventLog
+          const events = yield* Events
+          const total = 20_102
+          const started = yield* Deferred.make<void>()
+          const reader = yield* log.stream(0).pipe(
+            Stream.tap(() => Deferred.succeed(started, undefined)),
+            Stream.take(total),
+            Stream.map((e) => e.cursor),
+            Stream.runCollect,
+            Effect.fork
+          )
+          yield* events.publish(event(0))
+          yield* Deferred.await(started)
+          // One batch larger than the live window (16384): the reader sees a gap in the cursors.
+          yield* events.publishAll(Array.from({ length: 20_000 }, (_, i) => event(i)))
+          yield* Effect.forEach(Array.from({ length: 101 }, (_, i) => i), (i) => events.publish(event(i)), {
+            concurrency: 8
+          })
+          const cursors = Chunk.toReadonlyArray(yield* Fiber.join(reader))
+          assert.deepStrictEqual(cursors, Array.from({ length: total }, (_, i) => i + 1))
+        }).pipe(Effect.provide(layer))
+      }),
+    { timeout: 60_000 }
   )
 })
