@@ -11,7 +11,8 @@ import {
   PubSub,
   Queue,
   Scope,
-  Stream
+  Stream,
+  TestClock
 } from "effect"
 import type { RuntimeEvent } from "../src/domain/Events.js"
 import * as EventLog from "../src/services/EventLog.js"
@@ -198,6 +199,18 @@ describe("hub", () => {
       hub.publish(3)
       yield* Fiber.interrupt(first)
       assert.deepStrictEqual(Chunk.toReadonlyArray(yield* Fiber.join(second)), [3])
+    }))
+
+  it.scoped("a take that times out leaves the next event to the next take", () =>
+    Effect.gen(function*() {
+      const hub = yield* Hub.make<number>(8)
+      const q = yield* hub.subscribe
+      const timed = yield* Effect.fork(Effect.option(Effect.timeout(Queue.takeBetween(q, 1, 5), "1 second")))
+      yield* settle
+      yield* TestClock.adjust("1 second")
+      assert.deepStrictEqual(yield* Fiber.join(timed), Option.none())
+      hub.publishAll([1, 2])
+      assert.deepStrictEqual(yield* taken(q), [1, 2])
     }))
 
   it.effect("closing the subscription's scope shuts it down and interrupts waiting takes", () =>

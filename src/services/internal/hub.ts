@@ -17,14 +17,12 @@ const WAITING = 0
 const WOKEN = 1
 const DONE = 2
 
+const noResume = (_: unknown) => {}
+
 class Taker<A> {
   state = WAITING
-  constructor(
-    readonly min: number,
-    readonly max: number,
-    readonly single: boolean,
-    readonly resume: (effect: Effect.Effect<A | Chunk.Chunk<A>>) => void
-  ) {}
+  resume: (effect: Effect.Effect<A | Chunk.Chunk<A>>) => void = noResume
+  constructor(readonly min: number, readonly max: number, readonly single: boolean) {}
 }
 
 const dequeueVariance = { _Out: (_: never) => _ }
@@ -174,14 +172,27 @@ export class Subscription<A> extends Effectable.Class<A> implements Queue.Dequeu
     return this.wait<Chunk.Chunk<A>>(min, max, false)
   }
 
+  /**
+   * The cleanup on interruption is a failure handler around the wait, run uninterruptibly as
+   * `Effect.onInterrupt` would (a canceler returned from the `Effect.async` registration costs
+   * about twice as much per wake-up).
+   */
   private wait<B extends A | Chunk.Chunk<A>>(min: number, max: number, single: boolean): Effect.Effect<B> {
-    return Effect.async<B>((resume) => {
-      const taker = new Taker<A>(min, max, single, resume as (effect: Effect.Effect<A | Chunk.Chunk<A>>) => void)
-      this.waiting.push(taker)
-      // An event may have arrived since the caller looked (the fiber can yield in between).
-      this.dispatch()
-      return Effect.sync(() => this.cancel(taker))
-    })
+    const taker = new Taker<A>(min, max, single)
+    return Effect.uninterruptibleMask((restore) =>
+      Effect.catchAllCause(
+        restore(Effect.async<B>((resume) => {
+          taker.resume = resume as (effect: Effect.Effect<A | Chunk.Chunk<A>>) => void
+          this.waiting.push(taker)
+          // An event may have arrived since the caller looked (the fiber can yield in between).
+          this.dispatch()
+        })),
+        (cause) => {
+          this.cancel(taker)
+          return Effect.failCause(cause)
+        }
+      )
+    )
   }
 
   private dispatch(): void {
