@@ -99,8 +99,13 @@ export class FrameEncoder {
    */
   encodeMessages(messages: ReadonlyArray<WireMessage>): Uint8Array {
     let payload = 0
-    for (let i = 0; i < messages.length; i++) payload += Wire.estimate(messages[i]!) + RECORD_OVERHEAD
-    this.begin(payload)
+    let chunked = 0
+    for (let i = 0; i < messages.length; i++) {
+      const estimate = Wire.estimate(messages[i]!) + RECORD_OVERHEAD
+      payload += estimate
+      if (estimate > this.capacity) chunked += Math.ceil(estimate / this.capacity)
+    }
+    this.begin(payload, chunked)
     for (let i = 0; i < messages.length; i++) {
       const message = messages[i]!
       const length = Wire.measure(message)
@@ -124,14 +129,20 @@ export class FrameEncoder {
   /** Encodes already encoded messages into frames, returned as one buffer for one write. */
   encode(messages: ReadonlyArray<Uint8Array>): Array<Uint8Array> {
     let payload = 0
-    for (const message of messages) payload += message.length + RECORD_OVERHEAD + MAX_VARINT_BYTES
-    this.begin(payload)
+    let chunked = 0
+    for (const message of messages) {
+      payload += message.length + RECORD_OVERHEAD + MAX_VARINT_BYTES
+      if (message.length > this.capacity) chunked += Math.ceil(message.length / this.capacity)
+    }
+    this.begin(payload, chunked)
     for (const message of messages) this.add(message)
     return [this.end()]
   }
 
-  private begin(payload: number): void {
-    this.out = Buffer.allocUnsafe(payload + (Math.ceil(payload / this.capacity) + 1) * FRAME_OVERHEAD)
+  /** Sizes the output for `payload` bytes of records, `chunked` of them in frames of their own. */
+  private begin(payload: number, chunked: number): void {
+    const frames = Math.ceil(payload / this.capacity) + chunked + 1
+    this.out = Buffer.allocUnsafe(payload + frames * (FRAME_OVERHEAD + RECORD_OVERHEAD + MAX_VARINT_BYTES))
     this.written = 0
   }
 
@@ -253,6 +264,30 @@ const sealedScratch = Buffer.allocUnsafeSlow(MAX_FRAME_BYTES)
 const opened = Buffer.allocUnsafeSlow(MAX_FRAME_PLAINTEXT) as Wire.NodeBuffer
 
 /**
+ * Reassembly buffers of decoded chunked messages, kept for the next chunked message (every 64 KiB
+ * text arrives chunked) instead of allocating one each time: at most `SPARES`, shared by all links.
+ */
+const spares: Array<Wire.NodeBuffer> = []
+const SPARES = 2
+const SPARE_MIN = 2 * MAX_FRAME_PLAINTEXT
+const SPARE_MAX = 4 * MAX_FRAME_PLAINTEXT
+
+const reassemblyBuffer = (total: number): Wire.NodeBuffer => {
+  for (let i = spares.length - 1; i >= 0; i--) {
+    const spare = spares[i]!
+    if (spare.length >= total) {
+      spares.splice(i, 1)
+      return spare
+    }
+  }
+  return Buffer.allocUnsafeSlow(total <= SPARE_MAX ? Math.max(total, SPARE_MIN) : total) as Wire.NodeBuffer
+}
+
+const release = (buffer: Wire.NodeBuffer): void => {
+  if (buffer.length <= SPARE_MAX && spares.length < SPARES) spares.push(buffer)
+}
+
+/**
  * Incremental decoder: `push` received chunks, then `drainMessages` decodes every complete frame
  * buffered so far. Chunks are only read, never modified, and nothing decoded refers to them.
  *
@@ -265,6 +300,7 @@ export class FrameDecoder {
   private head = 0
   private size = 0
   private assembling: Wire.NodeBuffer | undefined = undefined
+  private total = 0
   private filled = 0
   private messages: Array<WireMessage> | undefined = undefined
   private raw: Array<Uint8Array> | undefined = undefined
@@ -379,7 +415,7 @@ export class FrameDecoder {
           break
         case RecordKind.Message: {
           if (this.assembling !== undefined) return malformed("message inside a chunked message")
-          const error = this.message(plain, start, offset, false)
+          const error = this.message(plain, start, offset)
           if (error !== undefined) return error
           break
         }
@@ -393,7 +429,8 @@ export class FrameDecoder {
           }
           const partStart = start + (total & 7)
           if (offset - partStart > totalLength) return malformed("chunk longer than its message")
-          this.assembling = Buffer.allocUnsafe(totalLength) as Wire.NodeBuffer
+          this.assembling = reassemblyBuffer(totalLength)
+          this.total = totalLength
           this.filled = 0
           const error = this.append(plain, partStart, offset)
           if (error !== undefined) return error
@@ -420,17 +457,23 @@ export class FrameDecoder {
 
   private append(plain: Wire.NodeBuffer, start: number, end: number): ProtocolError | undefined {
     const assembling = this.assembling!
-    if (this.filled + end - start > assembling.length) return malformed("chunks overrun their message")
+    if (this.filled + end - start > this.total) return malformed("chunks overrun their message")
     this.filled += plain.copy(assembling, this.filled, start, end)
-    if (this.filled < assembling.length) return undefined
+    if (this.filled < this.total) return undefined
     this.assembling = undefined
-    return this.message(assembling, 0, assembling.length, true)
+    if (this.messages === undefined) {
+      this.raw!.push(assembling.subarray(0, this.total))
+      return undefined
+    }
+    const error = this.message(assembling, 0, this.total)
+    release(assembling)
+    return error
   }
 
-  /** One complete encoded message; `owned` when `buf` is the message's own reassembly buffer. */
-  private message(buf: Wire.NodeBuffer, start: number, end: number, owned: boolean): ProtocolError | undefined {
+  /** One complete encoded message; nothing decoded refers to `buf`. */
+  private message(buf: Wire.NodeBuffer, start: number, end: number): ProtocolError | undefined {
     if (this.messages === undefined) {
-      this.raw!.push(owned ? buf : new Uint8Array(buf.subarray(start, end)))
+      this.raw!.push(new Uint8Array(buf.subarray(start, end)))
       return undefined
     }
     const decoded = Wire.decode(buf, start, end)
