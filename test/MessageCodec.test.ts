@@ -456,6 +456,18 @@ describe("framing", () => {
     const forged = new FrameDecoder(cipherPair().receive)
     forged.push(wire)
     assert.strictEqual(forged.drainMessages([])?.reason, "Decrypt")
+    for (const at of [2, 40_000, 65_536]) {
+      const { receive, send } = cipherPair()
+      const big = new FrameEncoder(send).encodeMessages([
+        { _tag: "Text", id: "m1" as MessageId, body: "z".repeat(Messages.MAX_BODY_LENGTH), sentAt: 1 }
+      ])
+      big[at]! ^= 1
+      const decoder = new FrameDecoder(receive)
+      decoder.push(big)
+      const out: Array<WireMessage> = []
+      assert.strictEqual(decoder.drainMessages(out)?.reason, "Decrypt")
+      assert.strictEqual(out.length, 0)
+    }
   })
 
   const plaintext = fc.array(

@@ -15,7 +15,7 @@
 import { Either } from "effect"
 import { ProtocolError } from "../domain/Errors.js"
 import type { WireMessage } from "../domain/Messages.js"
-import { TAG_BYTES } from "./crypto/Aead.js"
+import { HYBRID_THRESHOLD, TAG_BYTES } from "./crypto/Aead.js"
 import type { ByteQueue } from "./internal/ByteQueue.js"
 import { MAX_VARINT_BYTES, readVarint, varintLength, writeVarint } from "./internal/varint.js"
 import * as Wire from "./internal/wireCodec.js"
@@ -259,6 +259,9 @@ export class FrameEncoder {
 
 const malformed = (detail: string) => new ProtocolError({ reason: "Malformed", detail })
 
+const failedAuthentication = () =>
+  new ProtocolError({ reason: "Decrypt", detail: "frame failed authentication (tampered, replayed or reordered)" })
+
 /** Frames that span received chunks are assembled here, and every frame is opened into `opened`. */
 const sealedScratch = Buffer.allocUnsafeSlow(MAX_FRAME_BYTES)
 const opened = Buffer.allocUnsafeSlow(MAX_FRAME_PLAINTEXT) as Wire.NodeBuffer
@@ -361,13 +364,15 @@ export class FrameDecoder {
         sealed = sealedScratch.subarray(0, length)
       }
       const plainLength = length - TAG_BYTES
-      if (!this.cipher.decryptInto(opened.subarray(0, plainLength), null, sealed)) {
-        return new ProtocolError({
-          reason: "Decrypt",
-          detail: "frame failed authentication (tampered, replayed or reordered)"
-        })
+      let plain = opened
+      if (length >= HYBRID_THRESHOLD) {
+        const fresh = this.cipher.decryptWithAd(null, sealed)
+        if (fresh === undefined) return failedAuthentication()
+        plain = Wire.nodeBuffer(fresh)
+      } else if (!this.cipher.decryptInto(opened.subarray(0, plainLength), null, sealed)) {
+        return failedAuthentication()
       }
-      const error = this.records(opened, plainLength)
+      const error = this.records(plain, plainLength)
       if (error !== undefined) return error
     }
     return undefined

@@ -30,6 +30,16 @@ export interface Aead {
     ad: Uint8Array | null,
     ciphertext: Uint8Array
   ) => boolean
+  /**
+   * Opens into a buffer of its own: `node:crypto` allocates one for every call anyway, so a large
+   * frame is not copied once more into the caller's. `undefined` when the tag does not verify.
+   */
+  readonly openFresh?: (
+    key: Uint8Array,
+    nonce: Uint8Array,
+    ad: Uint8Array | null,
+    ciphertext: Uint8Array
+  ) => Uint8Array | undefined
 }
 
 /**
@@ -57,6 +67,26 @@ export const sodiumAead: Aead = {
   }
 }
 
+const nodeOpen = (
+  key: Uint8Array,
+  nonce: Uint8Array,
+  ad: Uint8Array | null,
+  ciphertext: Uint8Array
+): Uint8Array | undefined => {
+  const bodyLength = ciphertext.length - TAG_BYTES
+  if (bodyLength < 0) return undefined
+  try {
+    const decipher = createDecipheriv("chacha20-poly1305", key, nonce, { authTagLength: TAG_BYTES })
+    if (ad !== null && ad.length > 0) decipher.setAAD(ad, { plaintextLength: bodyLength })
+    decipher.setAuthTag(ciphertext.subarray(bodyLength))
+    const body = decipher.update(ciphertext.subarray(0, bodyLength))
+    decipher.final()
+    return body
+  } catch {
+    return undefined
+  }
+}
+
 /**
  * @since 2.0.0
  * @category backends
@@ -72,20 +102,12 @@ export const nodeAead: Aead = {
     out.set(cipher.getAuthTag(), plaintext.length)
   },
   open: (out, key, nonce, ad, ciphertext) => {
-    const bodyLength = ciphertext.length - TAG_BYTES
-    if (bodyLength < 0) return false
-    try {
-      const decipher = createDecipheriv("chacha20-poly1305", key, nonce, { authTagLength: TAG_BYTES })
-      if (ad !== null && ad.length > 0) decipher.setAAD(ad, { plaintextLength: bodyLength })
-      decipher.setAuthTag(ciphertext.subarray(bodyLength))
-      const body = decipher.update(ciphertext.subarray(0, bodyLength))
-      decipher.final()
-      out.set(body, 0)
-      return true
-    } catch {
-      return false
-    }
-  }
+    const body = nodeOpen(key, nonce, ad, ciphertext)
+    if (body === undefined) return false
+    out.set(body, 0)
+    return true
+  },
+  openFresh: (key, nonce, ad, ciphertext) => nodeOpen(key, nonce, ad, ciphertext)
 }
 
 /**
@@ -109,5 +131,11 @@ export const hybridAead: Aead = {
   open: (out, key, nonce, ad, ciphertext) =>
     ciphertext.length < HYBRID_THRESHOLD
       ? sodiumAead.open(out, key, nonce, ad, ciphertext)
-      : nodeAead.open(out, key, nonce, ad, ciphertext)
+      : nodeAead.open(out, key, nonce, ad, ciphertext),
+  openFresh: (key, nonce, ad, ciphertext) => {
+    if (ciphertext.length >= HYBRID_THRESHOLD) return nodeOpen(key, nonce, ad, ciphertext)
+    if (ciphertext.length < TAG_BYTES) return undefined
+    const out = new Uint8Array(ciphertext.length - TAG_BYTES)
+    return sodiumAead.open(out, key, nonce, ad, ciphertext) ? out : undefined
+  }
 }

@@ -69,9 +69,11 @@ export class CipherState {
     return this.aead.open(out, this.key, this.nextNonce(), ad, ciphertext)
   }
 
+  /** Opens into a new buffer (the AEAD's own when it allocates one anyway); undefined on a bad tag. */
   decryptWithAd(ad: Uint8Array | null, ciphertext: Uint8Array): Uint8Array | undefined {
     if (this.key === undefined) return ciphertext
     if (ciphertext.length < TAG_BYTES) return undefined
+    if (this.aead.openFresh !== undefined) return this.aead.openFresh(this.key, this.nextNonce(), ad, ciphertext)
     const out = new Uint8Array(ciphertext.length - TAG_BYTES)
     return this.decryptInto(out, ad, ciphertext) ? out : undefined
   }
