@@ -302,6 +302,27 @@ describe("framing", () => {
     assert.deepStrictEqual(out, batches.flat(), "nothing decoded refers to the chunks")
   }, { fastCheck: { numRuns: 150 } })
 
+  it.prop("frames carry each message exactly as msgpackr encodes it", [
+    fc.array(
+      fc.oneof(
+        smallOrBig,
+        fc.record({ _tag: fc.constant("Text" as const), id: messageId, body: loneSurrogates, sentAt: natural })
+      ),
+      { minLength: 1, maxLength: 20 }
+    ),
+    framingOptions
+  ], ([messages, options]) => {
+    const { receive, send } = cipherPair()
+    const decoder = new FrameDecoder(receive, options)
+    decoder.push(new FrameEncoder(send, options).encodeMessages(messages))
+    const raw: Array<Uint8Array> = []
+    assert.isUndefined(decoder.drain(raw))
+    assert.deepStrictEqual(
+      raw.map((bytes) => Buffer.from(bytes).toString("hex")),
+      messages.map((m) => Buffer.from(MessageCodec.encodeWithMsgpackr(m)).toString("hex"))
+    )
+  }, { fastCheck: { numRuns: 100 } })
+
   it("chunks 64 KiB bodies around earlier and later messages, with a rekey on every frame", () => {
     const options: FramingOptions = { maxMessageBytes: 1 << 20, rekeyAfterFrames: 1 }
     const { receive, send } = cipherPair()

@@ -108,6 +108,15 @@ export class FrameEncoder {
     this.begin(payload, chunked)
     for (let i = 0; i < messages.length; i++) {
       const message = messages[i]!
+      const ascii = Wire.asciiLength(message)
+      if (ascii >= 0 && this.used + 1 + varintLength(ascii) + ascii <= this.capacity) {
+        const start = writeVarint(this.plain, this.used + 1, ascii)
+        if (Wire.writeAscii(this.plain, start, message, ascii)) {
+          this.plain[this.used] = RecordKind.Message
+          this.used = start + ascii
+          continue
+        }
+      }
       const length = Wire.measure(message)
       if (length < 0) {
         this.add(MessageCodec.encodeWithMsgpackr(message))

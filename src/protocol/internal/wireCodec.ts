@@ -307,6 +307,105 @@ export const write = (buf: NodeBuffer, pos: number, message: WireMessage): numbe
   }
 }
 
+/**
+ * Writes a string known to fit `3 * s.length` bytes at `pos` with UTF-8 and reports whether it was
+ * ASCII (one byte per unit), i.e. whether a header written for `s.length` bytes was right.
+ */
+const writeAsciiString = (buf: NodeBuffer, pos: number, s: string): boolean => {
+  const n = s.length
+  pos = writeStringHeader(buf, pos, n)
+  return buf.utf8Write(s, pos, 3 * n) === n
+}
+
+/**
+ * The encoded length of a Text, GroupText, Ack or Read if all its strings are ASCII (the usual
+ * case: ids always are), without looking at them; -1 for other messages or unusual fields.
+ */
+export const asciiLength = (message: WireMessage): number => {
+  switch (message._tag) {
+    case "Text": {
+      const { body, id, sentAt } = message
+      if (typeof id !== "string" || typeof body !== "string" || !isNumber(sentAt)) return -1
+      if (id.length >= SHORT_STRING || body.length >= STAGE_BODY) return -1
+      return 2 + stringHeaderBytes(id.length) + id.length + stringHeaderBytes(body.length) + body.length +
+        numberBytes(sentAt)
+    }
+    case "GroupText": {
+      const { body, groupId, id, sentAt } = message
+      if (typeof groupId !== "string" || typeof id !== "string" || typeof body !== "string" || !isNumber(sentAt)) {
+        return -1
+      }
+      if (groupId.length >= SHORT_STRING || id.length >= SHORT_STRING || body.length >= STAGE_BODY) return -1
+      return 2 + stringHeaderBytes(groupId.length) + groupId.length + stringHeaderBytes(id.length) + id.length +
+        stringHeaderBytes(body.length) + body.length + numberBytes(sentAt)
+    }
+    case "Ack":
+    case "Read": {
+      const ids: unknown = message.ids
+      if (!Array.isArray(ids)) return -1
+      let length = 2 + arrayHeaderBytes(ids.length)
+      for (let i = 0; i < ids.length; i++) {
+        const id: unknown = ids[i]
+        if (typeof id !== "string" || id.length >= SHORT_STRING) return -1
+        length += stringHeaderBytes(id.length) + id.length
+      }
+      return length
+    }
+    default:
+      return -1
+  }
+}
+
+/**
+ * Writes a message `asciiLength` accepted at `pos` as if its strings were ASCII, and checks that
+ * they were: false when one was not (or when `buf` lacks room to find out) and the message must
+ * be measured and written again. Saves counting UTF-8 bytes before writing (two calls per Text).
+ */
+export const writeAscii = (buf: NodeBuffer, pos: number, message: WireMessage, length: number): boolean => {
+  switch (message._tag) {
+    case "Text":
+      if (pos + 3 * length > buf.length) return false
+      buf[pos] = 0x94
+      buf[pos + 1] = wireIds.Text
+      pos += 2
+      if (!writeAsciiString(buf, pos, message.id)) return false
+      pos += stringHeaderBytes(message.id.length) + message.id.length
+      if (!writeAsciiString(buf, pos, message.body)) return false
+      pos += stringHeaderBytes(message.body.length) + message.body.length
+      writeNumber(buf, pos, message.sentAt)
+      return true
+    case "GroupText":
+      if (pos + 3 * length > buf.length) return false
+      buf[pos] = 0x95
+      buf[pos + 1] = wireIds.GroupText
+      pos += 2
+      if (!writeAsciiString(buf, pos, message.groupId)) return false
+      pos += stringHeaderBytes(message.groupId.length) + message.groupId.length
+      if (!writeAsciiString(buf, pos, message.id)) return false
+      pos += stringHeaderBytes(message.id.length) + message.id.length
+      if (!writeAsciiString(buf, pos, message.body)) return false
+      pos += stringHeaderBytes(message.body.length) + message.body.length
+      writeNumber(buf, pos, message.sentAt)
+      return true
+    case "Ack":
+    case "Read": {
+      if (pos + 3 * length > buf.length) return false
+      const ids = message.ids
+      buf[pos] = 0x92
+      buf[pos + 1] = wireIds[message._tag]
+      pos = writeArrayHeader(buf, pos + 2, ids.length)
+      for (let i = 0; i < ids.length; i++) {
+        const id = ids[i]!
+        if (!writeAsciiString(buf, pos, id)) return false
+        pos += stringHeaderBytes(id.length) + id.length
+      }
+      return true
+    }
+    default:
+      return false
+  }
+}
+
 const lengthOf = (u: unknown): number => (typeof u === "string" || Array.isArray(u) ? u.length : 0)
 
 /** Roughly the encoded length (exact for ASCII strings), to size an output buffer before measuring. */
