@@ -368,6 +368,7 @@ describe("peer actors over the in-memory network (TestClock)", () => {
         Inbox.Inbox,
         Effect.map(Inbox.makeMemory, (inner) => ({
           ...inner,
+          unsafeDeliver: undefined,
           deliver: (contact, messages, at) =>
             messages.some((m) => m.body === "boom") && crashes++ === 0
               ? Effect.die("poison")

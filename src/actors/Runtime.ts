@@ -4,7 +4,7 @@
  *
  * @since 2.0.0
  */
-import { Array as Arr, Clock, Context, Effect, Layer, Option, Schema } from "effect"
+import { Array as Arr, Context, Effect, Layer, Schema } from "effect"
 import type { Queue, Scope, Stream } from "effect"
 import { randomBytes } from "node:crypto"
 import type { MailboxFull, NotConnected } from "../domain/Errors.js"
@@ -73,6 +73,8 @@ const ID_RANDOM_BYTES = 10
 const ID_POOL_BYTES = ID_RANDOM_BYTES * 400
 let idPool = randomBytes(ID_POOL_BYTES)
 let idOffset = 0
+let idMillis = -1
+let idPrefix = ""
 
 /**
  * A fresh message id, 32 hex digits: the send time in milliseconds (12 digits, 48 bits), then 80
@@ -89,8 +91,12 @@ export const newMessageId = (sentAt: number): MessageId => {
     idPool = randomBytes(ID_POOL_BYTES)
     idOffset = 0
   }
-  const time = Math.max(0, Math.min(Math.floor(sentAt), 0xffffffffffff)).toString(16).padStart(12, "0")
-  const id = time + idPool.toString("hex", idOffset, idOffset + ID_RANDOM_BYTES)
+  const millis = Math.max(0, Math.min(Math.floor(sentAt), 0xffffffffffff))
+  if (millis !== idMillis) {
+    idMillis = millis
+    idPrefix = millis.toString(16).padStart(12, "0")
+  }
+  const id = idPrefix + idPool.toString("hex", idOffset, idOffset + ID_RANDOM_BYTES)
   idOffset += ID_RANDOM_BYTES
   return id as MessageId
 }
@@ -115,26 +121,25 @@ export const make = Effect.gen(function*() {
     body: string,
     options?: SendOptions
   ): Effect.Effect<Text, MailboxFull | ContactError | InvalidInput> =>
-    Effect.flatMap(contacts.get(contact), (found): Effect.Effect<Text, MailboxFull | ContactError | InvalidInput> => {
-      if (Option.isNone(found)) return new ContactError({ reason: "NotFound", detail: contact })
+    Effect.clockWith((clock): Effect.Effect<Text, MailboxFull | ContactError | InvalidInput> => {
+      if (contacts.unsafeGet(contact) === undefined) return new ContactError({ reason: "NotFound", detail: contact })
       if (body.length === 0 || body.length > MAX_BODY_LENGTH) {
         return new InvalidInput({ detail: `a message is 1 to ${MAX_BODY_LENGTH} characters` })
       }
       if (options?.id !== undefined && !isMessageId(options.id)) {
         return new InvalidInput({ detail: "a message id is 1-64 characters of [A-Za-z0-9._:-]" })
       }
-      return Effect.flatMap(Clock.currentTimeMillis, (sentAt): Effect.Effect<Text, MailboxFull | InvalidInput> => {
-        if (options?.expiresAt !== undefined && !(options.expiresAt > sentAt)) {
-          return new InvalidInput({ detail: "the expiry must be in the future" })
-        }
-        const message: Text = {
-          _tag: "Text",
-          id: (options?.id as MessageId | undefined) ?? newMessageId(sentAt),
-          body,
-          sentAt
-        }
-        return Effect.as(outbox.enqueue(contact, message, options?.expiresAt), message)
-      })
+      const sentAt = clock.unsafeCurrentTimeMillis()
+      if (options?.expiresAt !== undefined && !(options.expiresAt > sentAt)) {
+        return new InvalidInput({ detail: "the expiry must be in the future" })
+      }
+      const message: Text = {
+        _tag: "Text",
+        id: (options?.id as MessageId | undefined) ?? newMessageId(sentAt),
+        body,
+        sentAt
+      }
+      return Effect.as(outbox.enqueue(contact, message, options?.expiresAt), message)
     })
 
   return Runtime.of({

@@ -26,6 +26,8 @@ export type ContactChange =
 export interface ContactBookShape {
   readonly list: Effect.Effect<ReadonlyArray<Contact>>
   readonly get: (uid: Uid) => Effect.Effect<Option.Option<Contact>>
+  /** `get` without an effect, for the send path (the book is in memory). */
+  readonly unsafeGet: (uid: Uid) => Contact | undefined
   readonly byKey: (publicKey: Uint8Array) => Effect.Effect<Option.Option<Contact>>
   readonly add: (contact: Contact) => Effect.Effect<void, ContactError>
   readonly update: (contact: Contact) => Effect.Effect<void, ContactError>
@@ -94,6 +96,7 @@ export const makeWith = <E>(initial: ReadonlyArray<Contact>, persistence: Contac
     return ContactBook.of({
       list: Effect.sync(() => [...byUid.values()]),
       get: (uid) => Effect.sync(() => Option.fromNullable(byUid.get(uid))),
+      unsafeGet: (uid) => byUid.get(uid),
       byKey: (publicKey) => Effect.sync(() => Option.fromNullable(byKey.get(keyOf(publicKey)))),
       add: (contact) =>
         lock.withPermits(1)(

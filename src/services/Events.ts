@@ -17,6 +17,11 @@ import * as Hub from "./internal/hub.js"
 export interface EventsShape {
   readonly publish: (event: RuntimeEvent) => Effect.Effect<void>
   readonly publishAll: (events: ReadonlyArray<RuntimeEvent>) => Effect.Effect<void>
+  /**
+   * `publishAll` as a plain call, where publishing completes synchronously (in memory; the event
+   * log writes first, so it has none). Lets the hot path skip running an effect.
+   */
+  readonly unsafePublishAll?: ((events: ReadonlyArray<RuntimeEvent>) => void) | undefined
   readonly subscribe: Effect.Effect<Queue.Dequeue<RuntimeEvent>, never, Scope.Scope>
   readonly stream: Stream.Stream<RuntimeEvent>
 }
@@ -42,6 +47,9 @@ export const make = (capacity = 16_384) =>
         Effect.sync(() => {
           hub.publishAll(events)
         }),
+      unsafePublishAll: (events) => {
+        hub.publishAll(events)
+      },
       subscribe: hub.subscribe,
       stream: hub.stream
     }))

@@ -6,7 +6,7 @@
  */
 import { Context, Effect, Layer } from "effect"
 import type { Contact } from "../domain/Contact.js"
-import type { MessageReceived } from "../domain/Events.js"
+import type { MessageReceived, RuntimeEvent } from "../domain/Events.js"
 import type { MessageId, Uid } from "../domain/Ids.js"
 import type { Deliverable } from "../domain/Messages.js"
 import { Events } from "./Events.js"
@@ -28,6 +28,13 @@ export interface InboxShape {
     ids: ReadonlyArray<MessageId>,
     at: number
   ) => Effect.Effect<void>
+  /**
+   * `deliver` as a plain call, where delivering completes synchronously (in memory). A link calls
+   * it instead of running `deliver`, so a wrapper that changes `deliver` must drop or wrap it.
+   */
+  readonly unsafeDeliver?:
+    | ((contact: Contact, messages: ReadonlyArray<Deliverable>, receivedAt: number) => ReadonlyArray<MessageId>)
+    | undefined
 }
 
 /**
@@ -77,14 +84,20 @@ export const makeMemory = Effect.gen(function*() {
     window.ids.add(id)
     return false
   }
+  const fresh = (contact: Contact, messages: ReadonlyArray<Deliverable>, receivedAt: number) => {
+    const events: Array<RuntimeEvent> = []
+    for (const m of messages) if (!seen(contact.uid, m.id)) events.push(receivedEvent(contact.uid, m, receivedAt))
+    return events
+  }
+  const ids = (messages: ReadonlyArray<Deliverable>) => messages.map((m) => m.id)
+  const publishNow = events.unsafePublishAll
   return Inbox.of({
     deliver: (contact, messages, receivedAt) =>
-      Effect.as(
-        events.publishAll(
-          messages.filter((m) => !seen(contact.uid, m.id)).map((m) => receivedEvent(contact.uid, m, receivedAt))
-        ),
-        messages.map((m) => m.id)
-      ),
+      Effect.suspend(() => Effect.as(events.publishAll(fresh(contact, messages, receivedAt)), ids(messages))),
+    unsafeDeliver: publishNow === undefined ? undefined : (contact, messages, receivedAt) => {
+      publishNow(fresh(contact, messages, receivedAt))
+      return ids(messages)
+    },
     receipt: (contact, kind, ids, at) =>
       ids.length === 0 ? Effect.void : events.publish({ _tag: "ReceiptReceived", contact: contact.uid, kind, ids, at })
   })

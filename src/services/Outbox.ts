@@ -53,6 +53,11 @@ export interface OutboxShape {
    * the removal in the durable store); returns the ids that were pending.
    */
   readonly ack: (contact: Uid, ids: ReadonlyArray<MessageId>, at: number) => Effect.Effect<ReadonlyArray<MessageId>>
+  /**
+   * `ack` as a plain call, where it completes synchronously (in memory). A link calls it instead
+   * of running `ack`, so a wrapper that changes `ack` must drop or wrap it.
+   */
+  readonly unsafeAck?: ((contact: Uid, ids: ReadonlyArray<MessageId>, at: number) => void) | undefined
   /** Everything in flight becomes ready again, ahead of newer messages. */
   readonly requeue: (contact: Uid) => Effect.Effect<void>
   readonly depth: (contact: Uid) => Effect.Effect<number>
@@ -220,6 +225,7 @@ export const makeMemory = (capacity: number) =>
       if (b === undefined) boxes.set(contact, b = new Box())
       return b
     }
+    const publishNow = events.unsafePublishAll
     return Outbox.of({
       enqueue: (contact, message) =>
         Effect.suspend(() => {
@@ -238,6 +244,10 @@ export const makeMemory = (capacity: number) =>
             acked
           )
         }),
+      unsafeAck: publishNow === undefined ? undefined : (contact, ids, at) => {
+        const acked = boxes.get(contact)?.ack(ids) ?? []
+        if (acked.length > 0) publishNow([{ _tag: "ReceiptReceived", contact, kind: "delivered", ids: acked, at }])
+      },
       requeue: (contact) => Effect.sync(() => boxes.get(contact)?.requeue()),
       depth: (contact) => Effect.sync(() => boxes.get(contact)?.size ?? 0),
       clear: (contact) => Effect.sync(() => void boxes.delete(contact))

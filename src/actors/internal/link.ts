@@ -223,7 +223,7 @@ export class Link {
       }
     }
     // Acks settle on their own (with the durable store they share a commit with the delivery).
-    if (acked !== undefined) this.run(this.deps.outbox.ack(this.uid, acked, now), () => {})
+    if (acked !== undefined) this.settleAcks(acked, now)
     if (delivered !== undefined || read !== undefined || typing !== undefined) {
       this.deliveries.push({ delivered: delivered ?? [], read: read ?? [], typing, at: now })
       if (this.deliveries.length > MAX_WAITING_BATCHES && !this.paused) {
@@ -234,24 +234,38 @@ export class Link {
     }
   }
 
+  private settleAcks(ids: ReadonlyArray<MessageId>, now: number): void {
+    const { outbox } = this.deps
+    if (outbox.unsafeAck !== undefined) outbox.unsafeAck(this.uid, ids, now)
+    else this.run(outbox.ack(this.uid, ids, now), () => {})
+  }
+
   /** Runs the oldest waiting delivery; the next one starts when it completes. */
   private deliverNext(): void {
     while (!this.delivering && this.ended === undefined) {
       const next = this.deliveries.shift()
       if (next === undefined) break
+      const { inbox } = this.deps
+      if (inbox.unsafeDeliver !== undefined && next.read.length === 0 && next.typing === undefined) {
+        this.delivered(inbox.unsafeDeliver(this.deps.contact, next.delivered, next.at))
+        continue
+      }
       this.delivering = true
       this.run(this.deliveryOf(next), (ids) => {
         this.delivering = false
-        if (this.channel.supportsReceipts && ids.length > 0) {
-          for (const id of ids) this.acks.push(id)
-          this.scheduleAckFlush()
-        }
+        this.delivered(ids)
       })
     }
     if (this.paused && this.deliveries.length <= MAX_WAITING_BATCHES / 2 && this.ended === undefined) {
       this.paused = false
       this.channel.setReading(true)
     }
+  }
+
+  private delivered(ids: ReadonlyArray<MessageId>): void {
+    if (!this.channel.supportsReceipts || ids.length === 0) return
+    for (const id of ids) this.acks.push(id)
+    this.scheduleAckFlush()
   }
 
   private deliveryOf(d: Delivery): Effect.Effect<ReadonlyArray<MessageId>> {
@@ -338,8 +352,7 @@ export class Link {
       if (error !== undefined) return this.end(new LinkEnd({ reason: error.message }))
       if (!channel.supportsReceipts && data !== undefined && data.length > 0) {
         // v1 has no receipts: a message handed to the socket is as delivered as it gets.
-        const now = this.deps.clock.unsafeCurrentTimeMillis()
-        this.run(this.deps.outbox.ack(this.uid, data.map((m) => m.id), now), () => {})
+        this.settleAcks(data.map((m) => m.id), this.deps.clock.unsafeCurrentTimeMillis())
       }
       if (channel.congested()) return
     }
