@@ -43,12 +43,12 @@ const start = (identity: UnlockedIdentity, scope: Scope.Scope) =>
     }
   })
 
-const countMessages = (queue: Queue.Dequeue<RuntimeEvent>, n: number) =>
-  Effect.gen(function*() {
-    let got = 0
-    while (got < n) {
-      for (const e of yield* Queue.takeBetween(queue, 1, 65536)) if (e._tag === "MessageReceived") got++
-    }
+/** Waits until `n` more MessageReceived events arrived on `queue`. */
+const countMessages = (queue: Queue.Dequeue<RuntimeEvent>, n: number): Effect.Effect<void> =>
+  Effect.flatMap(Queue.takeBetween(queue, 1, 65536), (events) => {
+    let left = n
+    for (const e of events) if (e._tag === "MessageReceived") left--
+    return left <= 0 ? Effect.void : countMessages(queue, left)
   })
 
 const startPair = Effect.gen(function*() {
@@ -99,6 +99,7 @@ export const jarvis = (): Contender => {
       const { alice, bob, scope } = await run(startPair)
       await run(link(alice, bob))
       let echo: Fiber.RuntimeFiber<void> | undefined
+      let roundTrips = { size: -1, effect: Effect.void as Effect.Effect<void, unknown> }
       return {
         blast: (count, size) =>
           run(Effect.gen(function*() {
@@ -107,20 +108,32 @@ export const jarvis = (): Contender => {
             for (let i = 0; i < count; i++) yield* alice.runtime.send(bob.identity.profile.uid, body)
             yield* Fiber.join(receiving)
           })),
-        roundTrip: (size) =>
-          run(Effect.gen(function*() {
-            if (echo === undefined) {
-              echo = yield* Effect.forkDaemon(Effect.forever(Effect.gen(function*() {
-                for (const e of yield* Queue.takeBetween(bob.inbox, 1, 1024)) {
-                  if (e._tag === "MessageReceived") {
-                    yield* Effect.ignore(bob.runtime.send(alice.identity.profile.uid, e.body))
-                  }
-                }
-              })))
+        roundTrip: (size) => {
+          if (echo === undefined) {
+            // Bob answers every message with its body, through the same API.
+            echo = Effect.runFork(
+              Effect.forever(Effect.flatMap(Queue.takeBetween(bob.inbox, 1, 1024), (events) =>
+                Effect.forEach(
+                  events,
+                  (e) =>
+                    e._tag === "MessageReceived"
+                      ? Effect.ignore(bob.runtime.send(alice.identity.profile.uid, e.body))
+                      : Effect.void,
+                  { discard: true }
+                )))
+            )
+          }
+          if (roundTrips.size !== size) {
+            roundTrips = {
+              size,
+              effect: Effect.zipRight(
+                alice.runtime.send(bob.identity.profile.uid, "y".repeat(size)),
+                countMessages(alice.inbox, 1)
+              )
             }
-            yield* alice.runtime.send(bob.identity.profile.uid, "y".repeat(size))
-            yield* countMessages(alice.inbox, 1)
-          })),
+          }
+          return run(roundTrips.effect)
+        },
         ping: () => run(Effect.asVoid(Effect.orDie(alice.runtime.ping(bob.identity.profile.uid)))),
         close: () =>
           run(Effect.gen(function*() {

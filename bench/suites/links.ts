@@ -69,6 +69,9 @@ export const run = async () => {
         })
       ), { discard: true })
   )
+  // Every contact's actor must be up before the baseline is taken (10,000 take a few seconds to
+  // start); otherwise the per-link figure also counts the actors that started after it.
+  while ((await Effect.runPromise(runtime.healthAll)).length < LINKS) await new Promise((r) => setTimeout(r, 50))
   await new Promise((r) => setTimeout(r, 500))
   const withContacts = rss()
 
