@@ -242,6 +242,43 @@ describe("message codec", () => {
     invalid[bytes.length - 1 - (cut % Math.min(bytes.length, 40))] = utf8
     agree(invalid)
   }, { fastCheck: { numRuns: 500 } })
+
+  /** Sequences RFC 3629 forbids: surrogates, overlongs, above U+10FFFF, truncated, stray bytes. */
+  const invalidUtf8 = fc.constantFrom(
+    [0xed, 0xa0, 0x80],
+    [0xed, 0xbf, 0xbf],
+    [0xc0, 0x80],
+    [0xc1, 0xbf],
+    [0xe0, 0x80, 0x80],
+    [0xe0, 0x9f, 0xbf],
+    [0xf0, 0x80, 0x80, 0x80],
+    [0xf0, 0x8f, 0xbf, 0xbf],
+    [0xf4, 0x90, 0x80, 0x80],
+    [0xf5, 0x80, 0x80, 0x80],
+    [0xe2, 0x82],
+    [0xf0, 0x9f, 0x98],
+    [0x80],
+    [0xbf],
+    [0xf8, 0x88, 0x80, 0x80, 0x80],
+    [0xff]
+  )
+
+  it.prop("agrees with the Schema path on large bodies with invalid UTF-8", [
+    fc.oneof(fc.string({ unit: "binary", minLength: 1500, maxLength: 20_000 }), fc.string({ minLength: 5000 })),
+    fc.array(fc.tuple(fc.nat(), invalidUtf8), { minLength: 1, maxLength: 3 }),
+    fc.boolean()
+  ], ([text, edits, atEnd]) => {
+    const bytes = new Uint8Array(MessageCodec.encode({ _tag: "Text", id: "m1" as MessageId, body: text, sentAt: 1 }))
+    const bodyStart = 2 + 3 + (bytes[5] === 0xda ? 3 : 5)
+    const bodyEnd = bytes.length - 1
+    const mutated = new Uint8Array(bytes)
+    for (const [at, sequence] of edits) {
+      const start = atEnd ? bodyEnd - sequence.length : bodyStart + (at % (bodyEnd - bodyStart - sequence.length))
+      mutated.set(sequence, start)
+    }
+    agree(bytes)
+    agree(mutated)
+  }, { fastCheck: { numRuns: 300, endOnFailure: true } })
 })
 
 // ---------------------------------------------------------------------------------------------

@@ -10,6 +10,7 @@
  * caller takes the slow path, which also produces the precise error.
  */
 import { isAscii } from "node:buffer"
+import { endianness } from "node:os"
 import type { GroupId, MessageId } from "../../domain/Ids.js"
 import type { WireMessage } from "../../domain/Messages.js"
 import { MAX_BODY_LENGTH, MAX_IDS, wireIds } from "../../domain/Messages.js"
@@ -18,6 +19,7 @@ import { MAX_BODY_LENGTH, MAX_IDS, wireIds } from "../../domain/Messages.js"
 export interface NodeBuffer extends Buffer {
   latin1Slice(start: number, end: number): string
   utf8Slice(start: number, end: number): string
+  ucs2Slice(start: number, end: number): string
   latin1Write(string: string, offset: number, length: number): number
   utf8Write(string: string, offset: number, length: number): number
 }
@@ -456,8 +458,70 @@ const HEX_BYTE = new Uint8Array(256)
 for (const c of "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._:-") ID_BYTE[c.charCodeAt(0)] = 1
 for (const c of "0123456789abcdef") HEX_BYTE[c.charCodeAt(0)] = 1
 
-/** From this length checking for ASCII and reading latin1 beats the UTF-8 decoder. */
-const ASCII_CHECK = 8192
+/**
+ * From this length a body is checked for ASCII (then read as latin1) and otherwise decoded by
+ * `utf8`, both faster than V8's UTF-8 decoder, which takes 3-4 ns a byte for non-ASCII text.
+ */
+const LARGE_BODY = 4096
+const LITTLE_ENDIAN = endianness() === "LE"
+
+/** UTF-16 units of the body being decoded (grown on demand, up to `MAX_BODY_LENGTH`). */
+let units = new Uint16Array(0)
+let unitBytes = Buffer.alloc(0) as NodeBuffer
+
+/**
+ * Strict UTF-8 (RFC 3629: no overlongs, surrogates or code points above U+10FFFF, nothing
+ * truncated) to a string of at most `MAX_BODY_LENGTH` units; `undefined` otherwise, and msgpackr
+ * then decides (it replaces what is invalid).
+ */
+const utf8 = (buf: NodeBuffer, start: number, end: number): string | undefined => {
+  if (units.length < MAX_BODY_LENGTH + 1) {
+    units = new Uint16Array(MAX_BODY_LENGTH + 1)
+    unitBytes = Buffer.from(units.buffer) as NodeBuffer
+  }
+  const out = units
+  let n = 0
+  let i = start
+  while (i < end) {
+    if (n >= MAX_BODY_LENGTH) return undefined
+    const a = buf[i]!
+    if (a < 0x80) {
+      out[n++] = a
+      i += 1
+    } else if (a < 0xc2) {
+      return undefined
+    } else if (a < 0xe0) {
+      if (i + 1 >= end) return undefined
+      const b = buf[i + 1]!
+      if ((b & 0xc0) !== 0x80) return undefined
+      out[n++] = ((a & 0x1f) << 6) | (b & 0x3f)
+      i += 2
+    } else if (a < 0xf0) {
+      if (i + 2 >= end) return undefined
+      const b = buf[i + 1]!
+      const c = buf[i + 2]!
+      if ((b & 0xc0) !== 0x80 || (c & 0xc0) !== 0x80) return undefined
+      const code = ((a & 0x0f) << 12) | ((b & 0x3f) << 6) | (c & 0x3f)
+      if (code < 0x800 || (code >= 0xd800 && code <= 0xdfff)) return undefined
+      out[n++] = code
+      i += 3
+    } else if (a < 0xf5) {
+      if (i + 3 >= end || n + 1 >= MAX_BODY_LENGTH) return undefined
+      const b = buf[i + 1]!
+      const c = buf[i + 2]!
+      const d = buf[i + 3]!
+      if ((b & 0xc0) !== 0x80 || (c & 0xc0) !== 0x80 || (d & 0xc0) !== 0x80) return undefined
+      const code = ((a & 0x07) << 18) | ((b & 0x3f) << 12) | ((c & 0x3f) << 6) | (d & 0x3f)
+      if (code < 0x10000 || code > 0x10ffff) return undefined
+      out[n++] = 0xd800 | ((code - 0x10000) >> 10)
+      out[n++] = 0xdc00 | (code & 0x3ff)
+      i += 4
+    } else {
+      return undefined
+    }
+  }
+  return unitBytes.ucs2Slice(0, 2 * n)
+}
 
 /** Read position of the decoder (decoding is synchronous and never re-entered). */
 let at = 0
@@ -505,16 +569,17 @@ const groupId = (buf: NodeBuffer, end: number): GroupId | undefined => {
 }
 
 /**
- * A body msgpackr decodes to the same string: valid UTF-8 (no U+FFFD at all), within the limit.
- * A large ASCII body is read as latin1, which is faster than the UTF-8 decoder.
+ * A body msgpackr decodes to the same string: valid UTF-8 within the limit (from V8's decoder,
+ * without U+FFFD at all, since it stands for what was invalid).
  */
 const body = (buf: NodeBuffer, end: number): string | undefined => {
   const length = strHeader(buf, end)
   if (length < 0) return undefined
   const start = at
   at += length
-  if (length >= ASCII_CHECK && length <= MAX_BODY_LENGTH && isAscii(buf.subarray(start, at))) {
-    return buf.latin1Slice(start, at)
+  if (length >= LARGE_BODY) {
+    if (isAscii(buf.subarray(start, at))) return length <= MAX_BODY_LENGTH ? buf.latin1Slice(start, at) : undefined
+    if (LITTLE_ENDIAN) return utf8(buf, start, at)
   }
   const s = buf.utf8Slice(start, at)
   return s.length <= MAX_BODY_LENGTH && s.indexOf("\ufffd") === -1 ? s : undefined
