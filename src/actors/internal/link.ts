@@ -7,9 +7,10 @@
  * completes synchronously (the in-memory services do). Deliveries run one batch at a time, in
  * order; reading pauses while too many batches wait.
  *
- * Writing is one flush per scheduler turn: whatever becomes ready (a send, a Pong) asks for a
- * flush as a task of Effect's scheduler, so everything the fibers running now queue leaves in one
- * frame and one write. Acks are delayed like TCP's: they ride on the next flush, or leave on
+ * Writing: the first thing that becomes ready (a send, a Pong) in a turn of Effect's scheduler
+ * is written at once (latency); whatever follows in the same turn waits for one flush at its end,
+ * a task of the scheduler, so everything the fibers running now queue leaves in one frame and one
+ * write (throughput). Acks are delayed like TCP's: they ride on the next flush, or leave on
  * their own once the event loop has run everything ready in this turn (`setImmediate`), so the
  * reply an application sends to what it just received carries the ack instead of following it.
  * Congestion stops the flush until the transport drains. Keepalive pings,
@@ -96,6 +97,7 @@ export class Link {
   private stopped = false
   private dataAllowed: boolean
   private flushScheduled = false
+  private flushedThisTurn = false
   private ackFlushScheduled = false
   private control: Array<WireMessage>
   private acks: Array<MessageId> = []
@@ -307,8 +309,17 @@ export class Link {
 
   private readonly scheduleFlush = (): void => {
     if (this.flushScheduled || this.ended !== undefined) return
+    if (!this.flushedThisTurn) {
+      this.flushedThisTurn = true
+      this.deps.scheduler.scheduleTask(this.turnOver, 0)
+      return this.flushTask()
+    }
     this.flushScheduled = true
     this.deps.scheduler.scheduleTask(this.flushTask, 0)
+  }
+
+  private readonly turnOver = (): void => {
+    this.flushedThisTurn = false
   }
 
   private scheduleAckFlush(): void {
