@@ -7,8 +7,9 @@ import type { WireMessage } from "../src/domain/Messages.js"
 import * as Messages from "../src/domain/Messages.js"
 import type { FramingOptions } from "../src/protocol/Framing.js"
 import { FrameDecoder, FrameEncoder, MAX_FRAME_PLAINTEXT, RecordKind } from "../src/protocol/Framing.js"
+import { nodeBuffer } from "../src/protocol/internal/nodeBuffer.js"
 import { writeVarint } from "../src/protocol/internal/varint.js"
-import * as Wire from "../src/protocol/internal/wireCodec.js"
+import * as WireDecoder from "../src/protocol/internal/wireDecoder.js"
 import * as MessageCodec from "../src/protocol/MessageCodec.js"
 import { CipherState } from "../src/protocol/noise/CipherState.js"
 
@@ -149,12 +150,12 @@ describe("message codec", () => {
     assert.deepStrictEqual(Buffer.from(bytes), Buffer.from(MessageCodec.encodeWithMsgpackr(message)))
     assert.deepStrictEqual(unpackr.unpack(bytes), asArray(message))
     assert.deepStrictEqual(MessageCodec.decode(bytes), Either.right(message))
-    if (isHand(message)) assert.deepStrictEqual(Wire.decode(Wire.nodeBuffer(bytes), 0, bytes.length), message)
+    if (isHand(message)) assert.deepStrictEqual(WireDecoder.decode(nodeBuffer(bytes), 0, bytes.length), message)
   }, { fastCheck: { numRuns: 300 } })
 
   it.prop("decodes what msgpackr packs on the hand path", [handMessage.filter(isHand)], ([message]) => {
     const bytes = packr.pack(asArray(message))
-    const decoded = Wire.decode(Wire.nodeBuffer(bytes), 0, bytes.length)
+    const decoded = WireDecoder.decode(nodeBuffer(bytes), 0, bytes.length)
     assert.deepStrictEqual(decoded, message)
     assert.deepStrictEqual(MessageCodec.decodeWithSchema(bytes), Either.right(message))
   }, { fastCheck: { numRuns: 300 } })
@@ -182,7 +183,7 @@ describe("message codec", () => {
     const bytes = MessageCodec.encode(message)
     assert.strictEqual(bytes[bytes.length - 9], 0xcb)
     assert.deepStrictEqual(Buffer.from(bytes), Buffer.from(packr.pack(asArray(message))))
-    assert.deepStrictEqual(Wire.decode(Wire.nodeBuffer(bytes), 0, bytes.length), message)
+    assert.deepStrictEqual(WireDecoder.decode(nodeBuffer(bytes), 0, bytes.length), message)
   })
 
   it("matches the documented examples", () => {

@@ -6,7 +6,7 @@
  * `encodeMessages` are sealed into one buffer for one write.
  *
  * The frequent messages are written straight into the frame plaintext and read straight out of
- * it (`internal/wireCodec.ts`). Plaintexts live in module-level scratch buffers: encoding and
+ * it (`internal/wireEncoder.ts`, `internal/wireDecoder.ts`). Plaintexts live in module-level scratch buffers: encoding and
  * decoding are synchronous and never re-entered, so all links share them and an idle link holds
  * no frame-sized buffer of its own.
  *
@@ -17,8 +17,11 @@ import { ProtocolError } from "../domain/Errors.js"
 import type { WireMessage } from "../domain/Messages.js"
 import { HYBRID_THRESHOLD, TAG_BYTES } from "./crypto/Aead.js"
 import type { ByteQueue } from "./internal/ByteQueue.js"
+import type { NodeBuffer } from "./internal/nodeBuffer.js"
+import { nodeBuffer } from "./internal/nodeBuffer.js"
 import { MAX_VARINT_BYTES, readVarint, varintLength, writeVarint } from "./internal/varint.js"
-import * as Wire from "./internal/wireCodec.js"
+import * as WireDecoder from "./internal/wireDecoder.js"
+import * as WireEncoder from "./internal/wireEncoder.js"
 import * as MessageCodec from "./MessageCodec.js"
 import type { CipherState } from "./noise/CipherState.js"
 
@@ -67,7 +70,7 @@ const RECORD_OVERHEAD = 1 + 3
 const FRAME_OVERHEAD = 2 + TAG_BYTES + REKEY_RECORD_BYTES
 
 /** Every encoder assembles plaintext here (see the module comment). */
-const scratch = Buffer.allocUnsafeSlow(MAX_FRAME_PLAINTEXT) as Wire.NodeBuffer
+const scratch = Buffer.allocUnsafeSlow(MAX_FRAME_PLAINTEXT) as NodeBuffer
 
 const EMPTY = Buffer.alloc(0)
 
@@ -101,23 +104,23 @@ export class FrameEncoder {
     let payload = 0
     let chunked = 0
     for (let i = 0; i < messages.length; i++) {
-      const estimate = Wire.estimate(messages[i]!) + RECORD_OVERHEAD
+      const estimate = WireEncoder.estimate(messages[i]!) + RECORD_OVERHEAD
       payload += estimate
       if (estimate > this.capacity) chunked += Math.ceil(estimate / this.capacity)
     }
     this.begin(payload, chunked)
     for (let i = 0; i < messages.length; i++) {
       const message = messages[i]!
-      const ascii = Wire.asciiLength(message)
+      const ascii = WireEncoder.asciiLength(message)
       if (ascii >= 0 && this.used + 1 + varintLength(ascii) + ascii <= this.capacity) {
         const start = writeVarint(this.plain, this.used + 1, ascii)
-        if (Wire.writeAscii(this.plain, start, message, ascii)) {
+        if (WireEncoder.writeAscii(this.plain, start, message, ascii)) {
           this.plain[this.used] = RecordKind.Message
           this.used = start + ascii
           continue
         }
       }
-      const length = Wire.measure(message)
+      const length = WireEncoder.measure(message)
       if (length < 0) {
         this.add(MessageCodec.encodeWithMsgpackr(message))
         continue
@@ -126,10 +129,10 @@ export class FrameEncoder {
       if (record <= this.capacity) {
         if (this.used + record > this.capacity) this.flush()
         this.plain[this.used] = RecordKind.Message
-        this.used = Wire.write(this.plain, writeVarint(this.plain, this.used + 1, length), message)
+        this.used = WireEncoder.write(this.plain, writeVarint(this.plain, this.used + 1, length), message)
       } else {
-        const start = Wire.writeStaged(message, length)
-        this.addInPlace(Wire.stageBuffer(), start, length)
+        const start = WireEncoder.writeStaged(message, length)
+        this.addInPlace(WireEncoder.stageBuffer(), start, length)
       }
     }
     return this.end()
@@ -273,18 +276,18 @@ const failedAuthentication = () =>
 
 /** Frames that span received chunks are assembled here, and every frame is opened into `opened`. */
 const sealedScratch = Buffer.allocUnsafeSlow(MAX_FRAME_BYTES)
-const opened = Buffer.allocUnsafeSlow(MAX_FRAME_PLAINTEXT) as Wire.NodeBuffer
+const opened = Buffer.allocUnsafeSlow(MAX_FRAME_PLAINTEXT) as NodeBuffer
 
 /**
  * Reassembly buffers of decoded chunked messages, kept for the next chunked message (every 64 KiB
  * text arrives chunked) instead of allocating one each time: at most `SPARES`, shared by all links.
  */
-const spares: Array<Wire.NodeBuffer> = []
+const spares: Array<NodeBuffer> = []
 const SPARES = 2
 const SPARE_MIN = 2 * MAX_FRAME_PLAINTEXT
 const SPARE_MAX = 4 * MAX_FRAME_PLAINTEXT
 
-const reassemblyBuffer = (total: number): Wire.NodeBuffer => {
+const reassemblyBuffer = (total: number): NodeBuffer => {
   for (let i = spares.length - 1; i >= 0; i--) {
     const spare = spares[i]!
     if (spare.length >= total) {
@@ -292,10 +295,10 @@ const reassemblyBuffer = (total: number): Wire.NodeBuffer => {
       return spare
     }
   }
-  return Buffer.allocUnsafeSlow(total <= SPARE_MAX ? Math.max(total, SPARE_MIN) : total) as Wire.NodeBuffer
+  return Buffer.allocUnsafeSlow(total <= SPARE_MAX ? Math.max(total, SPARE_MIN) : total) as NodeBuffer
 }
 
-const release = (buffer: Wire.NodeBuffer): void => {
+const release = (buffer: NodeBuffer): void => {
   if (buffer.length <= SPARE_MAX && spares.length < SPARES) spares.push(buffer)
 }
 
@@ -311,7 +314,7 @@ export class FrameDecoder {
   /** Read position in `chunks[0]`. */
   private head = 0
   private size = 0
-  private assembling: Wire.NodeBuffer | undefined = undefined
+  private assembling: NodeBuffer | undefined = undefined
   private total = 0
   private filled = 0
   private messages: Array<WireMessage> | undefined = undefined
@@ -377,7 +380,7 @@ export class FrameDecoder {
       if (length >= HYBRID_THRESHOLD) {
         const fresh = this.cipher.decryptWithAd(null, sealed)
         if (fresh === undefined) return failedAuthentication()
-        plain = Wire.nodeBuffer(fresh)
+        plain = nodeBuffer(fresh)
       } else if (!this.cipher.decryptInto(opened.subarray(0, plainLength), null, sealed)) {
         return failedAuthentication()
       }
@@ -413,7 +416,7 @@ export class FrameDecoder {
     }
   }
 
-  private records(plain: Wire.NodeBuffer, end: number): ProtocolError | undefined {
+  private records(plain: NodeBuffer, end: number): ProtocolError | undefined {
     let offset = 0
     let rekey = false
     while (offset < end) {
@@ -469,7 +472,7 @@ export class FrameDecoder {
     return undefined
   }
 
-  private append(plain: Wire.NodeBuffer, start: number, end: number): ProtocolError | undefined {
+  private append(plain: NodeBuffer, start: number, end: number): ProtocolError | undefined {
     const assembling = this.assembling!
     if (this.filled + end - start > this.total) return malformed("chunks overrun their message")
     this.filled += plain.copy(assembling, this.filled, start, end)
@@ -485,12 +488,12 @@ export class FrameDecoder {
   }
 
   /** One complete encoded message; nothing decoded refers to `buf`. */
-  private message(buf: Wire.NodeBuffer, start: number, end: number): ProtocolError | undefined {
+  private message(buf: NodeBuffer, start: number, end: number): ProtocolError | undefined {
     if (this.messages === undefined) {
       this.raw!.push(new Uint8Array(buf.subarray(start, end)))
       return undefined
     }
-    const decoded = Wire.decode(buf, start, end)
+    const decoded = WireDecoder.decode(buf, start, end)
     if (decoded !== null) {
       this.messages.push(decoded)
       return undefined

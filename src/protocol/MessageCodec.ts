@@ -2,7 +2,7 @@
  * Compact encoding of {@link WireMessage}: a MessagePack array `[wireId, field1, field2, ...]`
  * with fields in schema order, validated by the same Schema on the way in. Unknown wire ids
  * decode to `undefined` (skipped), so peers can add message types without breaking older ones.
- * The frequent messages are encoded and decoded by hand (`internal/wireCodec.ts`); everything
+ * The frequent messages are encoded and decoded by hand (`internal/wireEncoder.ts`, `internal/wireDecoder.ts`); everything
  * else, and any input the hand decoder does not take as is, goes through msgpackr and the Schemas.
  *
  * @since 2.0.0
@@ -12,7 +12,10 @@ import { Packr, Unpackr } from "msgpackr"
 import { ProtocolError } from "../domain/Errors.js"
 import type { WireMessage } from "../domain/Messages.js"
 import * as Messages from "../domain/Messages.js"
-import * as Wire from "./internal/wireCodec.js"
+import type { NodeBuffer } from "./internal/nodeBuffer.js"
+import { nodeBuffer } from "./internal/nodeBuffer.js"
+import * as WireDecoder from "./internal/wireDecoder.js"
+import * as WireEncoder from "./internal/wireEncoder.js"
 
 type Tag = WireMessage["_tag"]
 type AnyMessageSchema = Schema.Schema<WireMessage, Record<string, unknown>>
@@ -60,10 +63,10 @@ const malformed = (detail: string) => new ProtocolError({ reason: "Malformed", d
  * @category encoding
  */
 export const encode = (message: WireMessage): Uint8Array => {
-  const length = Wire.measure(message)
+  const length = WireEncoder.measure(message)
   if (length < 0) return encodeWithMsgpackr(message)
-  const out = Buffer.allocUnsafe(length) as Wire.NodeBuffer
-  Wire.write(out, 0, message)
+  const out = Buffer.allocUnsafe(length) as NodeBuffer
+  WireEncoder.write(out, 0, message)
   return out
 }
 
@@ -100,7 +103,7 @@ const unpack = (bytes: Uint8Array): Either.Either<ReadonlyArray<unknown>, Protoc
  * @category decoding
  */
 export const decode = (bytes: Uint8Array): Either.Either<WireMessage | undefined, ProtocolError> => {
-  const decoded = Wire.decode(Wire.nodeBuffer(bytes), 0, bytes.length)
+  const decoded = WireDecoder.decode(nodeBuffer(bytes), 0, bytes.length)
   return decoded === null ? decodeWithSchema(bytes) : Either.right(decoded)
 }
 
