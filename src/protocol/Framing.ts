@@ -156,6 +156,7 @@ export class FrameEncoder {
     const frames = Math.ceil(payload / this.capacity) + chunked + 1
     this.out = Buffer.allocUnsafe(payload + frames * (FRAME_OVERHEAD + RECORD_OVERHEAD + MAX_VARINT_BYTES))
     this.written = 0
+    this.used = 0
   }
 
   private end(): Uint8Array {
@@ -274,7 +275,10 @@ const malformed = (detail: string) => new ProtocolError({ reason: "Malformed", d
 const failedAuthentication = () =>
   new ProtocolError({ reason: "Decrypt", detail: "frame failed authentication (tampered, replayed or reordered)" })
 
-/** Frames that span received chunks are assembled here, and every frame is opened into `opened`. */
+/**
+ * Frames that span received chunks are assembled here, and frames below `HYBRID_THRESHOLD` are
+ * opened into `opened` (larger ones into the buffer node:crypto allocates for them anyway).
+ */
 const sealedScratch = Buffer.allocUnsafeSlow(MAX_FRAME_BYTES)
 const opened = Buffer.allocUnsafeSlow(MAX_FRAME_PLAINTEXT) as NodeBuffer
 
