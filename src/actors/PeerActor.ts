@@ -10,7 +10,7 @@
  *
  * @since 2.0.0
  */
-import { Cause, Chunk, Clock, Duration, Effect, Exit, Fiber, FiberRef, FiberSet, Option, Queue } from "effect"
+import { Cause, Clock, Duration, Effect, Exit, Fiber, FiberRef, FiberSet, Mailbox, Option } from "effect"
 import type { Types } from "effect"
 import type { Contact } from "../domain/Contact.js"
 import { NotConnected, TransportError } from "../domain/Errors.js"
@@ -103,12 +103,13 @@ export const make = (contact: Contact) =>
     const identity = yield* LocalIdentity
     const timers = yield* Timers
 
-    const mailbox = yield* Queue.unbounded<ActorEvent>()
-    const pendingControl = yield* Queue.sliding<WireMessage>(64)
+    const mailbox = yield* Mailbox.make<ActorEvent>()
+    /** Best-effort messages while no link is up: the newest 64. */
+    let pendingControl: Array<WireMessage> = []
     let current: LiveLink | undefined
     const health: Mutable<Omit<LinkHealth, "contact" | "queueDepth">> = { state: "idle", retryCount: 0, restarts: 0 }
     yield* Effect.addFinalizer(() =>
-      Effect.flatMap(Queue.takeAll(mailbox), (pending) =>
+      Effect.flatMap(mailbox.clear, (pending) =>
         Effect.forEach(pending, (event) =>
           event._tag === "Inbound" || event._tag === "DialSucceeded" ? event.channel.close : Effect.void, {
           discard: true
@@ -161,13 +162,13 @@ export const make = (contact: Contact) =>
     const dial = (attempt: number) =>
       Effect.gen(function*() {
         const stream = yield* transport.connect(contact.host, contact.port)
-        yield* Queue.offer(mailbox, { _tag: "DialProgress", attempt })
+        yield* mailbox.offer({ _tag: "DialProgress", attempt })
         const channel = yield* handshake(stream).pipe(
           Effect.onExit((exit) => (Exit.isSuccess(exit) ? Effect.void : stream.close))
         )
-        yield* Queue.offer(mailbox, { _tag: "DialSucceeded", attempt, channel })
+        yield* mailbox.offer({ _tag: "DialSucceeded", attempt, channel })
       }).pipe(
-        Effect.catchAll((error) => Queue.offer(mailbox, { _tag: "DialFailed", attempt, error: error.message }))
+        Effect.catchAll((error) => mailbox.offer({ _tag: "DialFailed", attempt, error: error.message }))
       )
 
     const run: Effect.Effect<never> = Effect.scoped(
@@ -202,7 +203,7 @@ export const make = (contact: Contact) =>
             const at = attempt
             cancelDialDeadline = timers.schedule(
               now + Duration.toMillis(timeout),
-              Effect.asVoid(Queue.offer(mailbox, { _tag: "DialTimeout", attempt: at, detail }))
+              Effect.asVoid(mailbox.offer({ _tag: "DialTimeout", attempt: at, detail }))
             )
           })
 
@@ -242,7 +243,7 @@ export const make = (contact: Contact) =>
             yield* updateHealth((h) => ({ retryCount: h.retryCount + 1 }))
             cancelRetry = timers.schedule(
               now + Duration.toMillis(delay),
-              Effect.asVoid(Queue.offer(mailbox, { _tag: "RetryNow" }))
+              Effect.asVoid(mailbox.offer({ _tag: "RetryNow" }))
             )
           })
 
@@ -274,7 +275,8 @@ export const make = (contact: Contact) =>
                 mailbox.unsafeOffer({ _tag: "LinkEnded", linkId: id, exit })
               }
             }
-            const pending = Chunk.toReadonlyArray(yield* Queue.takeAll(pendingControl))
+            const pending = pendingControl
+            pendingControl = []
             yield* setState("connected", {
               protocol: channel.protocol,
               direction,
@@ -367,7 +369,11 @@ export const make = (contact: Contact) =>
 
         if (canDial) yield* startDial
         else yield* setState("idle")
-        return yield* Effect.forever(Effect.flatMap(Queue.take(mailbox), onEvent))
+        while (true) {
+          for (const event of yield* mailbox.takeAll.pipe(Effect.map(([events]) => events), Effect.orDie)) {
+            yield* onEvent(event)
+          }
+        }
       })
     )
 
@@ -376,14 +382,21 @@ export const make = (contact: Contact) =>
       health: Effect.map(outbox.depth(contact.uid), (queueDepth) =>
         new LinkHealth({ ...health, contact: contact.uid, queueDepth }, true)),
       offerInbound: (channel) =>
-        Effect.flatMap(Queue.size(mailbox), (size) =>
-          size >= MAX_PENDING_EVENTS ? channel.close : Queue.offer(mailbox, { _tag: "Inbound", channel })),
-      connectNow: Queue.offer(mailbox, { _tag: "ConnectNow" }).pipe(Effect.asVoid),
+        Effect.suspend(() =>
+          Option.getOrElse(mailbox.unsafeSize(), () =>
+              0) >= MAX_PENDING_EVENTS
+            ? channel.close
+            : mailbox.offer({ _tag: "Inbound", channel })
+        ),
+      connectNow: Effect.asVoid(mailbox.offer({ _tag: "ConnectNow" })),
       sendControl: (message) =>
         Effect.suspend(
           () => {
             if (current === undefined) {
-              return Effect.asVoid(Queue.offer(pendingControl, message))
+              return Effect.sync(() => {
+                pendingControl.push(message)
+                if (pendingControl.length > 64) pendingControl.shift()
+              })
             }
             current.send(message)
             return Effect.void
@@ -392,8 +405,7 @@ export const make = (contact: Contact) =>
       ping: Effect.suspend(() =>
         current === undefined
           ? new NotConnected({ contact: contact.uid })
-          : Effect.mapError(current.ping, (e) =>
-            new NotConnected({ contact: contact.uid, detail: e.reason }))
+          : Effect.mapError(current.ping, (e) => new NotConnected({ contact: contact.uid, detail: e.reason }))
       ),
       run,
       restarted: updateHealth((h) => ({ restarts: h.restarts + 1 }))

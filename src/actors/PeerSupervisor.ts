@@ -13,6 +13,7 @@ import type { LinkHealth } from "../domain/Events.js"
 import type { Uid } from "../domain/Ids.js"
 import type { WireMessage } from "../domain/Messages.js"
 import type { Channel } from "../protocol/Channel.js"
+import type { ContactChange } from "../services/ContactBook.js"
 import { ContactBook } from "../services/ContactBook.js"
 import type { PeerActor } from "./PeerActor.js"
 import * as PeerActorModule from "./PeerActor.js"
@@ -91,24 +92,25 @@ export const make = Effect.gen(function*() {
 
   const changes = yield* contacts.subscribe
   yield* Effect.forEach(yield* contacts.list, start, { discard: true })
-  yield* Effect.forkScoped(
-    Effect.forever(
-      Effect.flatMap(Queue.take(changes), (change) => {
-        switch (change._tag) {
-          case "Added":
-            return start(change.contact)
-          case "Updated": {
-            const current = actors.get(change.contact.uid)
-            return current !== undefined && linkFields(current.contact) === linkFields(change.contact)
-              ? Effect.void
-              : start(change.contact)
-          }
-          case "Removed":
-            return stop(change.uid)
-        }
-      })
-    )
-  )
+  const apply = (change: ContactChange) => {
+    switch (change._tag) {
+      case "Added":
+        return start(change.contact)
+      case "Updated": {
+        const current = actors.get(change.contact.uid)
+        return current !== undefined && linkFields(current.contact) === linkFields(change.contact)
+          ? Effect.void
+          : start(change.contact)
+      }
+      case "Removed":
+        return stop(change.uid)
+    }
+  }
+  yield* Effect.forkScoped(Effect.gen(function*() {
+    while (true) {
+      for (const change of yield* Queue.takeBetween(changes, 1, 1024)) yield* apply(change)
+    }
+  }))
 
   const actor = (uid: Uid) =>
     Effect.suspend(() => {

@@ -4,11 +4,12 @@
  *
  * @since 2.0.0
  */
-import { Context, Effect, Layer, Option, PubSub } from "effect"
+import { Context, Effect, Layer, Option } from "effect"
 import type { Queue, Scope } from "effect"
 import type { Contact } from "../domain/Contact.js"
 import { ContactError } from "../domain/Errors.js"
 import type { Uid } from "../domain/Ids.js"
+import * as Hub from "./internal/hub.js"
 
 /**
  * @since 2.0.0
@@ -76,7 +77,8 @@ export const makeWith = <E>(initial: ReadonlyArray<Contact>, persistence: Contac
   Effect.gen(function*() {
     const byUid = new Map(initial.map((c) => [c.uid, c]))
     const byKey = new Map(initial.map((c) => [keyOf(c.publicKey), c]))
-    const changes = yield* Effect.acquireRelease(PubSub.unbounded<ContactChange>(), PubSub.shutdown)
+    // Unbounded: a subscriber (the peer supervisor) must never lose a change.
+    const changes = yield* Hub.make<ContactChange>(Number.MAX_SAFE_INTEGER)
     const lock = yield* Effect.makeSemaphore(1)
     const notFound = (uid: Uid) => new ContactError({ reason: "NotFound", detail: uid })
     const put = (contact: Contact) => {
@@ -90,7 +92,7 @@ export const makeWith = <E>(initial: ReadonlyArray<Contact>, persistence: Contac
       persistence.put(contact).pipe(
         Effect.orDie,
         Effect.zipRight(Effect.sync(() => put(contact))),
-        Effect.zipRight(PubSub.publish(changes, { _tag: change, contact })),
+        Effect.zipRight(Effect.sync(() => changes.publish({ _tag: change, contact }))),
         Effect.asVoid
       )
     return ContactBook.of({
@@ -129,12 +131,12 @@ export const makeWith = <E>(initial: ReadonlyArray<Contact>, persistence: Contac
                 byUid.delete(uid)
                 byKey.delete(keyOf(existing.publicKey))
               })),
-              Effect.zipRight(PubSub.publish(changes, { _tag: "Removed", uid })),
+              Effect.zipRight(Effect.sync(() => changes.publish({ _tag: "Removed", uid }))),
               Effect.asVoid
             )
           })
         ),
-      subscribe: PubSub.subscribe(changes)
+      subscribe: changes.subscribe
     })
   })
 
