@@ -62,27 +62,39 @@ export const receivedEvent = (contact: Uid, message: Deliverable, receivedAt: nu
 const RECENT_IDS = 10_000
 
 /**
- * Publishes events only, deduplicating the last 10,000 ids per contact (no storage).
+ * The ids seen recently from one contact: at least the last `RECENT_IDS`, at most twice that, in
+ * two generations (the older is dropped whole when the newer fills up), so nothing is ever
+ * deleted from a set one by one.
+ */
+class RecentIds {
+  private current = new Set<MessageId>()
+  private previous = new Set<MessageId>()
+
+  /** Records `id`; true if it was already there. */
+  seen(id: MessageId): boolean {
+    if (this.current.has(id) || this.previous.has(id)) return true
+    if (this.current.size >= RECENT_IDS) {
+      this.previous = this.current
+      this.current = new Set()
+    }
+    this.current.add(id)
+    return false
+  }
+}
+
+/**
+ * Publishes events only, deduplicating at least the last 10,000 ids per contact (no storage).
  *
  * @since 2.0.0
  * @category constructors
  */
 export const makeMemory = Effect.gen(function*() {
   const events = yield* Events
-  const recent = new Map<Uid, { readonly ids: Set<MessageId>; readonly order: Array<MessageId>; next: number }>()
+  const recent = new Map<Uid, RecentIds>()
   const seen = (contact: Uid, id: MessageId) => {
     let window = recent.get(contact)
-    if (window === undefined) recent.set(contact, window = { ids: new Set(), order: [], next: 0 })
-    if (window.ids.has(id)) return true
-    if (window.order.length < RECENT_IDS) {
-      window.order.push(id)
-    } else {
-      window.ids.delete(window.order[window.next]!)
-      window.order[window.next] = id
-      window.next = (window.next + 1) % RECENT_IDS
-    }
-    window.ids.add(id)
-    return false
+    if (window === undefined) recent.set(contact, window = new RecentIds())
+    return window.seen(id)
   }
   const fresh = (contact: Contact, messages: ReadonlyArray<Deliverable>, receivedAt: number) => {
     const events: Array<RuntimeEvent> = []
