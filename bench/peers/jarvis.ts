@@ -112,17 +112,15 @@ export const jarvis = (): Contender => {
         roundTrip: (size) => {
           if (echo === undefined) {
             // Bob answers every message with its body, through the same API.
-            echo = Effect.runFork(
-              Effect.forever(Effect.flatMap(Queue.takeBetween(bob.inbox, 1, 1024), (events) =>
-                Effect.forEach(
-                  events,
-                  (e) =>
-                    e._tag === "MessageReceived"
-                      ? Effect.ignore(bob.runtime.send(alice.identity.profile.uid, e.body))
-                      : Effect.void,
-                  { discard: true }
-                )))
-            )
+            echo = Effect.runFork(Effect.gen(function*() {
+              while (true) {
+                for (const e of yield* Queue.takeBetween(bob.inbox, 1, 1024)) {
+                  if (e._tag === "MessageReceived") {
+                    yield* Effect.ignore(bob.runtime.send(alice.identity.profile.uid, e.body))
+                  }
+                }
+              }
+            }))
           }
           if (roundTrips.size !== size) {
             roundTrips = {

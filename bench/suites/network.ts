@@ -18,6 +18,8 @@ const LARGE_COUNT = Number(process.env.BENCH_LARGE_COUNT ?? 1_000)
 const TRIALS = Number(process.env.BENCH_TRIALS ?? 5)
 const RTT_SAMPLES = Number(process.env.BENCH_RTT_SAMPLES ?? 2_000)
 const CONNECT_SAMPLES = Number(process.env.BENCH_CONNECT_SAMPLES ?? 30)
+/** Every contender gets the same warm-up before a timed phase: latency is measured in steady state. */
+const WARMUP_ROUND_TRIPS = 2_000
 
 interface Result {
   readonly name: string
@@ -30,6 +32,9 @@ interface Result {
   readonly connectMs: number
 }
 
+/** Every timed phase starts from a collected heap (the suite runs with --expose-gc), for every contender alike. */
+const collect = () => (globalThis as { gc?: () => void }).gc?.()
+
 const timed = async (f: () => Promise<void>) => {
   const start = performance.now()
   await f()
@@ -39,25 +44,30 @@ const timed = async (f: () => Promise<void>) => {
 const measure = async (contender: Contender): Promise<Result> => {
   const pair = await contender.open()
   await pair.blast(Math.min(5_000, SMALL_COUNT), SMALL)
+  collect()
   const small: Array<number> = []
   for (let t = 0; t < TRIALS; t++) {
     small.push((SMALL_COUNT * 1000) / (await timed(() => pair.blast(SMALL_COUNT, SMALL))))
   }
-  await pair.blast(20, LARGE)
+  await pair.blast(200, LARGE)
+  collect()
   const large: Array<number> = []
   for (let t = 0; t < TRIALS; t++) {
     large.push((LARGE_COUNT * LARGE) / 1e3 / (await timed(() => pair.blast(LARGE_COUNT, LARGE))))
   }
-  for (let i = 0; i < 200; i++) await pair.roundTrip(SMALL)
+  for (let i = 0; i < WARMUP_ROUND_TRIPS; i++) await pair.roundTrip(SMALL)
+  collect()
   const rtts: Array<number> = []
   for (let i = 0; i < RTT_SAMPLES; i++) rtts.push(await timed(() => pair.roundTrip(SMALL)))
+  collect()
   const pings: Array<number> = []
   if (pair.ping !== undefined) {
-    for (let i = 0; i < 200; i++) await pair.ping()
+    for (let i = 0; i < WARMUP_ROUND_TRIPS; i++) await pair.ping()
     for (let i = 0; i < RTT_SAMPLES; i++) pings.push(await timed(pair.ping))
   }
   await pair.close()
   for (let i = 0; i < 3; i++) await contender.connectOnce()
+  collect()
   const connects: Array<number> = []
   for (let i = 0; i < CONNECT_SAMPLES; i++) connects.push(await contender.connectOnce())
   await contender.dispose()
