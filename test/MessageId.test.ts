@@ -13,6 +13,14 @@ describe("message ids", () => {
     }
   })
 
+  it("increase strictly within one millisecond and across milliseconds", () => {
+    const ids = [
+      ...Array.from({ length: 1_000 }, () => newMessageId(1_764_000_000_000)),
+      ...Array.from({ length: 1_000 }, () => newMessageId(1_764_000_000_001))
+    ]
+    for (let i = 1; i < ids.length; i++) assert.isTrue(ids[i - 1]! < ids[i]!, `${ids[i - 1]} < ${ids[i]}`)
+  })
+
   it.prop(
     "sort by send time (so the store's index grows at its end)",
     [fc.integer({ min: 0, max: 2 ** 48 - 2 }), fc.integer({ min: 1, max: 10 ** 9 })],
