@@ -44,6 +44,11 @@ export interface OutboxShape {
     expiresAt?: number | undefined
   ) => Effect.Effect<void, MailboxFull>
   /**
+   * `enqueue` as a plain call, where it completes synchronously (in memory, without expiry);
+   * returns the failure instead of failing. The send path calls it instead of running `enqueue`.
+   */
+  readonly unsafeEnqueue?: ((contact: Uid, message: Deliverable) => MailboxFull | undefined) | undefined
+  /**
    * Attaches the link that sends to `contact`; `onReady` runs (synchronously) whenever messages
    * become ready. A new attachment replaces the previous one.
    */
@@ -226,14 +231,19 @@ export const makeMemory = (capacity: number) =>
       return b
     }
     const publishNow = events.unsafePublishAll
+    const enqueueNow = (contact: Uid, message: Deliverable): MailboxFull | undefined => {
+      const b = box(contact)
+      if (b.size >= capacity) return new MailboxFull({ capacity, detail: `outbox for ${contact}` })
+      b.push(message)
+      return undefined
+    }
     return Outbox.of({
       enqueue: (contact, message) =>
         Effect.suspend(() => {
-          const b = box(contact)
-          if (b.size >= capacity) return new MailboxFull({ capacity, detail: `outbox for ${contact}` })
-          b.push(message)
-          return Effect.void
+          const full = enqueueNow(contact, message)
+          return full === undefined ? Effect.void : Effect.fail(full)
         }),
+      unsafeEnqueue: enqueueNow,
       attach: (contact, onReady) => box(contact).attach(onReady),
       ack: (contact, ids, at) =>
         Effect.suspend(() => {

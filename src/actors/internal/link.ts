@@ -186,7 +186,7 @@ export class Link {
     this.lastActivity = now
     this.deps.hooks.onActivity(now)
     let delivered: Array<Deliverable> | undefined
-    let acked: Array<MessageId> | undefined
+    let acked: ReadonlyArray<MessageId> | undefined
     let read: Array<MessageId> | undefined
     let typing: boolean | undefined
     for (const message of batch) {
@@ -196,8 +196,8 @@ export class Link {
           ;(delivered ??= []).push(message)
           break
         case "Ack":
-          if (acked === undefined) acked = [...message.ids]
-          else for (const id of message.ids) acked.push(id)
+          if (acked === undefined) acked = message.ids as Array<MessageId>
+          else acked = [...acked, ...message.ids]
           break
         case "Ping":
           this.control.push({ _tag: "Pong", seq: message.seq })
