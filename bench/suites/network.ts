@@ -32,7 +32,10 @@ interface Result {
   readonly connectMs: number
 }
 
-/** Every timed phase starts from a collected heap (the suite runs with --expose-gc), for every contender alike. */
+/**
+ * Latency phases start from a collected heap (the suite runs with --expose-gc), for every contender
+ * alike, so that the major collection the throughput phases left pending does not land in them.
+ */
 const collect = () => (globalThis as { gc?: () => void }).gc?.()
 
 const timed = async (f: () => Promise<void>) => {
@@ -44,13 +47,11 @@ const timed = async (f: () => Promise<void>) => {
 const measure = async (contender: Contender): Promise<Result> => {
   const pair = await contender.open()
   await pair.blast(Math.min(5_000, SMALL_COUNT), SMALL)
-  collect()
   const small: Array<number> = []
   for (let t = 0; t < TRIALS; t++) {
     small.push((SMALL_COUNT * 1000) / (await timed(() => pair.blast(SMALL_COUNT, SMALL))))
   }
   await pair.blast(200, LARGE)
-  collect()
   const large: Array<number> = []
   for (let t = 0; t < TRIALS; t++) {
     large.push((LARGE_COUNT * LARGE) / 1e3 / (await timed(() => pair.blast(LARGE_COUNT, LARGE))))
