@@ -98,7 +98,7 @@ export class Link {
   private dataAllowed: boolean
   private flushScheduled = false
   private flushedThisTurn = false
-  private ackFlushScheduled = false
+  private ackFlush: NodeJS.Immediate | undefined = undefined
   private control: Array<WireMessage>
   private acks: Array<MessageId> = []
   private deliveries: Array<Delivery> = []
@@ -323,13 +323,12 @@ export class Link {
   }
 
   private scheduleAckFlush(): void {
-    if (this.ackFlushScheduled) return
-    this.ackFlushScheduled = true
-    setImmediate(this.ackFlushTask)
+    if (this.ackFlush !== undefined) return
+    this.ackFlush = setImmediate(this.ackFlushTask)
   }
 
   private readonly ackFlushTask = (): void => {
-    this.ackFlushScheduled = false
+    this.ackFlush = undefined
     if (this.acks.length > 0) this.flushTask()
   }
 
@@ -352,6 +351,11 @@ export class Link {
       if (this.acks.length > 0) {
         for (const ids of Arr.chunksOf(this.acks, MAX_IDS)) batch.push({ _tag: "Ack", ids })
         this.acks = []
+        if (this.ackFlush !== undefined) {
+          // They ride on this flush: the event loop need not come back for them.
+          clearImmediate(this.ackFlush)
+          this.ackFlush = undefined
+        }
       }
       let data: ReadonlyArray<Deliverable> | undefined
       if (this.dataAllowed && batch.length < this.batchSize && !channel.congested()) {
@@ -423,6 +427,8 @@ export class Link {
     this.ended = reason
     this.cursor.detach()
     this.cancelTimer()
+    if (this.ackFlush !== undefined) clearImmediate(this.ackFlush)
+    this.ackFlush = undefined
     if (this.paused) this.channel.setReading(true)
     this.deliveries = []
     if (this.replies !== undefined) { for (const reply of [...this.replies]) reply(Effect.fail(reason)) }
