@@ -1,0 +1,152 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Deferred, Effect, Layer, Queue } from "effect"
+import type { MessageId } from "../src/domain/Ids.js"
+import type { WireMessage } from "../src/domain/Messages.js"
+import type { ByteStream } from "../src/protocol/ByteStream.js"
+import type { Channel } from "../src/protocol/Channel.js"
+import { Inbox } from "../src/services/Inbox.js"
+import * as MemoryTransport from "../src/services/MemoryTransport.js"
+import type { TransportShape } from "../src/services/Transport.js"
+import { contactOf, makeIdentity, scriptedPeer, startNode } from "./support/node.js"
+
+const HOST = "127.0.0.1"
+
+/** Lets every runnable fiber run, and what waits for the event loop's turn, without moving the TestClock. */
+const nextTurn = Effect.promise(() => new Promise<void>((resume) => setImmediate(resume)))
+const settle = Effect.repeatN(Effect.zipRight(Effect.repeatN(Effect.yieldNow(), 10), nextTurn), 5)
+
+const text = (id: string, body = id): WireMessage => ({ _tag: "Text", id: id as MessageId, body, sentAt: 1 })
+
+/** The transport with alice's outbound streams observed: writes and reading pauses. */
+const observed = (transport: TransportShape) => {
+  const seen = { writes: 0, reading: [] as Array<boolean> }
+  const wrap = (stream: ByteStream): ByteStream => ({
+    ...stream,
+    writeNow: (chunks) => {
+      seen.writes++
+      return stream.writeNow(chunks)
+    },
+    setReading: (reading) => {
+      seen.reading.push(reading)
+      stream.setReading(reading)
+    }
+  })
+  return {
+    seen,
+    transport: {
+      ...transport,
+      connect: (host, port) => Effect.map(transport.connect(host, port), wrap)
+    } satisfies TransportShape
+  }
+}
+
+/** Everything the scripted peer receives until `done` holds. */
+const receiveUntil = (link: Channel, done: (got: ReadonlyArray<WireMessage>) => boolean) =>
+  Effect.gen(function*() {
+    const got: Array<WireMessage> = []
+    while (!done(got)) got.push(...(yield* link.receive))
+    return got
+  })
+
+const aliceAndScripted = (options: { readonly inbox?: Layer.Layer<Inbox> } = {}) =>
+  Effect.gen(function*() {
+    const network = yield* MemoryTransport.make
+    const a = makeIdentity("alice", 5001)
+    const s = makeIdentity("scripted", 6001)
+    const links = yield* scriptedPeer(network.transport, s, HOST)
+    const { seen, transport } = observed(network.transport)
+    const alice = yield* startNode({
+      identity: a,
+      contacts: [contactOf(s, HOST)],
+      transport,
+      inbox: options.inbox
+    })
+    const link = yield* Queue.take(links)
+    yield* settle
+    return { alice, link, seen, peer: s.profile.uid }
+  })
+
+describe("a link's writes and reads", () => {
+  it.scoped("an ack rides on the reply sent in the same turn; without one it leaves alone at the turn's end", () =>
+    Effect.gen(function*() {
+      const { alice, link, peer, seen } = yield* aliceAndScripted()
+      const events = yield* alice.events.subscribe
+      // Alice's application answers "ping" at once and ignores everything else.
+      yield* Effect.forkScoped(
+        Effect.forever(Effect.flatMap(Queue.take(events), (e) =>
+          e._tag === "MessageReceived" && e.body === "ping"
+            ? Effect.ignore(alice.runtime.send(peer, "pong"))
+            : Effect.void))
+      )
+      yield* settle
+
+      let before = seen.writes
+      yield* link.send([text("t1", "ping")])
+      const answer = yield* receiveUntil(link, (got) => got.some((m) => m._tag === "Text"))
+      yield* settle
+      assert.deepStrictEqual(answer.map((m) => m._tag), ["Ack", "Text"])
+      assert.deepStrictEqual(answer[0], { _tag: "Ack", ids: ["t1" as MessageId] })
+      assert.strictEqual(seen.writes - before, 1, "the ack and the reply left in one write")
+
+      before = seen.writes
+      yield* link.send([text("t2", "no answer")])
+      const alone = yield* receiveUntil(link, (got) => got.length > 0)
+      yield* settle
+      assert.deepStrictEqual(alone, [{ _tag: "Ack", ids: ["t2" as MessageId] }])
+      assert.strictEqual(seen.writes - before, 1)
+    }))
+
+  it.scoped("the first message of a turn is written at once, the rest of the turn in one write", () =>
+    Effect.gen(function*() {
+      const { alice, link, peer, seen } = yield* aliceAndScripted()
+      let before = seen.writes
+      yield* alice.runtime.send(peer, "alone")
+      assert.strictEqual(seen.writes - before, 1, "written before send returned to the next step")
+      yield* receiveUntil(link, (got) => got.length === 1)
+      yield* settle // a new turn
+
+      before = seen.writes
+      yield* Effect.forEach(
+        Array.from({ length: 50 }, (_, i) => `burst ${i}`),
+        (body) => alice.runtime.send(peer, body)
+      )
+      const burst = yield* receiveUntil(link, (got) => got.length === 50)
+      yield* settle
+      assert.deepStrictEqual(
+        burst.map((m) => m._tag === "Text" && m.body),
+        Array.from({ length: 50 }, (_, i) => `burst ${i}`)
+      )
+      assert.strictEqual(seen.writes - before, 2, "the first at once, the other 49 together")
+    }))
+
+  it.scoped("reading pauses while deliveries wait behind a slow inbox and resumes as they drain; nothing is lost", () =>
+    Effect.gen(function*() {
+      const gate = yield* Deferred.make<void>()
+      const delivered: Array<string> = []
+      const slow = Layer.succeed(Inbox, {
+        deliver: (_contact, messages) =>
+          Effect.zipRight(
+            Deferred.await(gate),
+            Effect.sync(() => {
+              for (const m of messages) delivered.push(m.body)
+              return messages.map((m) => m.id)
+            })
+          ),
+        receipt: () => Effect.void
+      })
+      const { link, seen } = yield* aliceAndScripted({ inbox: slow })
+      const ids = Array.from({ length: 40 }, (_, i) => `s${i}`)
+      for (const id of ids) yield* link.send([text(id)])
+      yield* settle
+      assert.deepStrictEqual(delivered, [], "the first delivery waits at the gate")
+      assert.deepStrictEqual(seen.reading, [false], "reading paused once 16 batches were waiting")
+      yield* Deferred.succeed(gate, undefined)
+      const acks = yield* receiveUntil(link, (got) => got.flatMap((m) => (m._tag === "Ack" ? m.ids : [])).length === 40)
+      assert.deepStrictEqual(delivered, ids, "every message, once, in order")
+      assert.deepStrictEqual(acks.flatMap((m) => (m._tag === "Ack" ? m.ids : [])), ids)
+      // Paused and resumed in turn (maybe more than once as the backlog drains), reading in the end.
+      assert.isAbove(seen.reading.length, 1)
+      seen.reading.forEach((reading, i) => assert.strictEqual(reading, i % 2 === 1))
+      assert.isTrue(seen.reading.at(-1))
+    }))
+})
