@@ -8,6 +8,7 @@ import type { Effect } from "effect"
 import type { ChannelError } from "../domain/Errors.js"
 import type { PublicKey } from "../domain/Keys.js"
 import type { Hello, WireMessage } from "../domain/Messages.js"
+import type { ByteStream } from "./ByteStream.js"
 
 /**
  * What a started channel calls, synchronously from the transport's callbacks. Implementations must
@@ -57,4 +58,47 @@ export interface Channel {
   readonly remoteAddress: string
   /** Whether the peer understands receipts (v1 peers do not). */
   readonly supportsReceipts: boolean
+}
+
+/**
+ * What `start` does for a channel whose decoder is fed chunk by chunk: decodes what is already
+ * buffered, then attaches to the stream and decodes after every chunk, handing each batch to the
+ * receiver; the first error (or the end of the stream) ends it, once. `decode` appends at most
+ * `batchLimit` messages per call and returns the first violation.
+ *
+ * @since 2.0.0
+ * @category constructors
+ */
+export const startDecoding = (
+  stream: ByteStream,
+  receiver: ChannelReceiver,
+  push: (chunk: Uint8Array) => void,
+  decode: (out: Array<WireMessage>) => ChannelError | undefined,
+  batchLimit = Number.POSITIVE_INFINITY
+): void => {
+  let ended = false
+  const end = (error: ChannelError) => {
+    if (ended) return
+    ended = true
+    receiver.closed(error)
+  }
+  const deliver = () => {
+    while (!ended) {
+      const messages: Array<WireMessage> = []
+      const error = decode(messages)
+      if (messages.length > 0) receiver.messages(messages)
+      if (error !== undefined) return end(error)
+      if (messages.length < batchLimit) return
+    }
+  }
+  deliver()
+  stream.attach({
+    chunk: (chunk) => {
+      if (ended) return
+      push(chunk)
+      deliver()
+    },
+    end,
+    drained: receiver.writable
+  })
 }

@@ -19,6 +19,7 @@ import { MAX_BODY_LENGTH } from "../domain/Messages.js"
 import type { ByteStream } from "./ByteStream.js"
 import { readExactly, write } from "./ByteStream.js"
 import type { Channel, ChannelReceiver } from "./Channel.js"
+import { startDecoding } from "./Channel.js"
 import { sha256 } from "./crypto/Hash.js"
 import type { KeyPair } from "./crypto/X25519.js"
 import { dh } from "./crypto/X25519.js"
@@ -112,6 +113,7 @@ const parseTimestamp = (raw: string, fallback: number): number => {
 }
 
 const decodeText = Schema.decodeUnknownEither(V1.TextMessagePayload)
+const MAX_BATCH = 256
 const decodeGroup = Schema.decodeUnknownEither(V1.GroupMessagePayload)
 
 const makeChannel = (
@@ -203,10 +205,10 @@ const makeChannel = (
 
   /**
    * Decodes the frames already complete in the buffer (a partial next frame must not hold back
-   * what has been decoded), at most 256 messages.
+   * what has been decoded), at most MAX_BATCH messages.
    */
   const decodeBuffered = (messages: Array<WireMessage>): ChannelError | undefined => {
-    while (messages.length < 256) {
+    while (messages.length < MAX_BATCH) {
       const next = decoder.next()
       if (Either.isLeft(next)) return next.left
       if (next.right === undefined) return undefined
@@ -233,33 +235,8 @@ const makeChannel = (
     })
   })
 
-  const start = (receiver: ChannelReceiver) => {
-    let ended = false
-    const end = (error: ChannelError) => {
-      if (ended) return
-      ended = true
-      receiver.closed(error)
-    }
-    const deliver = () => {
-      while (!ended) {
-        const messages: Array<WireMessage> = []
-        const error = decodeBuffered(messages)
-        if (messages.length > 0) receiver.messages(messages)
-        if (error !== undefined) return end(error)
-        if (messages.length < 256) return
-      }
-    }
-    deliver()
-    stream.attach({
-      chunk: (chunk) => {
-        if (ended) return
-        decoder.push(chunk)
-        deliver()
-      },
-      end,
-      drained: receiver.writable
-    })
-  }
+  const start = (receiver: ChannelReceiver) =>
+    startDecoding(stream, receiver, (chunk) => decoder.push(chunk), decodeBuffered, MAX_BATCH)
 
   return {
     protocol: "v1",

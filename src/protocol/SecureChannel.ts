@@ -12,6 +12,7 @@ import type { Hello, WireMessage } from "../domain/Messages.js"
 import type { ByteStream } from "./ByteStream.js"
 import { readExactly, write } from "./ByteStream.js"
 import type { Channel, ChannelReceiver } from "./Channel.js"
+import { startDecoding } from "./Channel.js"
 import type { Aead } from "./crypto/Aead.js"
 import type { KeyPair } from "./crypto/X25519.js"
 import type { FramingOptions } from "./Framing.js"
@@ -99,29 +100,8 @@ const makeTransport = (
 
   /** Decodes in the socket's callback and hands each chunk's messages over at once. */
   const start = (receiver: ChannelReceiver) => {
-    let ended = false
-    const end = (error: ChannelError) => {
-      if (ended) return
-      ended = true
-      receiver.closed(error)
-    }
-    const deliver = () => {
-      const messages: Array<WireMessage> = []
-      const error = decoder.drainMessages(messages)
-      if (messages.length > 0) receiver.messages(messages)
-      if (error !== undefined) end(error)
-    }
     if (pending.length > 0) receiver.messages(pending.splice(0))
-    deliver()
-    stream.attach({
-      chunk: (chunk) => {
-        if (ended) return
-        decoder.push(chunk)
-        deliver()
-      },
-      end,
-      drained: receiver.writable
-    })
+    startDecoding(stream, receiver, (chunk) => decoder.push(chunk), (out) => decoder.drainMessages(out))
   }
 
   const sendNow = (messages: ReadonlyArray<WireMessage>) => stream.writeNow([encoder.encodeMessages(messages)])
