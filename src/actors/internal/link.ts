@@ -103,6 +103,7 @@ export class Link {
   private acks: Array<MessageId> = []
   private deliveries: Array<Delivery> = []
   private delivering = false
+  private draining = false
   private paused = false
   private pings: Map<number, Ping> | undefined = undefined
   private replies: Set<PingReply> | undefined = undefined
@@ -242,8 +243,13 @@ export class Link {
     else this.run(outbox.ack(this.uid, ids, now), () => {})
   }
 
-  /** Runs the oldest waiting delivery; the next one starts when it completes. */
+  /**
+   * Runs the waiting deliveries in order, each once the previous one completed; a delivery that
+   * completes synchronously lets the loop go on (no recursion however long the backlog).
+   */
   private deliverNext(): void {
+    if (this.draining) return
+    this.draining = true
     while (!this.delivering && this.ended === undefined) {
       const next = this.deliveries.shift()
       if (next === undefined) break
@@ -256,8 +262,10 @@ export class Link {
       this.run(this.deliveryOf(next), (ids) => {
         this.delivering = false
         this.delivered(ids)
+        this.deliverNext()
       })
     }
+    this.draining = false
     if (this.paused && this.deliveries.length <= MAX_WAITING_BATCHES / 2 && this.ended === undefined) {
       this.paused = false
       this.channel.setReading(true)
@@ -301,7 +309,6 @@ export class Link {
   private settle<A>(exit: Exit.Exit<A>, then: (a: A) => void): void {
     if (Exit.isSuccess(exit)) {
       if (this.ended === undefined) then(exit.value)
-      this.deliverNext()
     } else if (!Cause.isInterruptedOnly(exit.cause)) {
       this.crash(exit.cause)
     }
