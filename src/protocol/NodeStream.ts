@@ -21,15 +21,37 @@ const LOW_WATER = 256 * 1024
  * @category constructors
  */
 export const fromSocket = (socket: Net.Socket): ByteStream => {
+  /** Chunks not handed over yet: before a sink is attached, or while it does not read. */
   const chunks: Array<Uint8Array> = []
   let buffered = 0
+  /** Whether the socket itself is paused (past the high-water mark, or for the sink). */
   let paused = false
   let ended: TransportError | undefined
   let waiter: ((effect: Effect.Effect<Uint8Array, TransportError>) => void) | undefined
   let drainWaiters: Array<(effect: Effect.Effect<void, TransportError>) => void> = []
   let sink: ByteSink | undefined
+  let sinkReading = true
+  let sinkEnded = false
 
   socket.setNoDelay(true)
+
+  const pauseSocket = (pause: boolean) => {
+    if (pause === paused || ended !== undefined) return
+    paused = pause
+    if (pause) socket.pause()
+    else socket.resume()
+  }
+
+  /** Hands buffered chunks to the sink while it reads, then the end once nothing is left. */
+  const pump = () => {
+    const to = sink
+    if (to === undefined) return
+    while (sinkReading && chunks.length > 0) to.chunk(chunks.shift()!)
+    if (chunks.length === 0 && ended !== undefined && !sinkEnded) {
+      sinkEnded = true
+      to.end(ended)
+    }
+  }
 
   const finish = (error: TransportError) => {
     if (ended !== undefined) return
@@ -40,11 +62,15 @@ export const fromSocket = (socket: Net.Socket): ByteStream => {
     const drains = drainWaiters
     drainWaiters = []
     for (const d of drains) d(Effect.fail(error))
-    sink?.end(error)
+    pump()
   }
 
   socket.on("data", (chunk: Buffer) => {
-    if (sink !== undefined) return sink.chunk(chunk)
+    if (sink !== undefined) {
+      // A paused socket may still hand over what it had read: it waits for the sink.
+      if (sinkReading && chunks.length === 0) return sink.chunk(chunk)
+      return void chunks.push(chunk)
+    }
     if (waiter !== undefined) {
       const w = waiter
       waiter = undefined
@@ -53,10 +79,7 @@ export const fromSocket = (socket: Net.Socket): ByteStream => {
     }
     chunks.push(chunk)
     buffered += chunk.length
-    if (buffered > HIGH_WATER && !paused) {
-      paused = true
-      socket.pause()
-    }
+    if (buffered > HIGH_WATER) pauseSocket(true)
   })
   socket.on("drain", () => {
     const drains = drainWaiters
@@ -72,10 +95,7 @@ export const fromSocket = (socket: Net.Socket): ByteStream => {
     const chunk = chunks.shift()
     if (chunk !== undefined) {
       buffered -= chunk.length
-      if (paused && buffered < LOW_WATER) {
-        paused = false
-        socket.resume()
-      }
+      if (buffered < LOW_WATER) pauseSocket(false)
       return Effect.succeed(chunk)
     }
     if (ended !== undefined) return Effect.fail(ended)
@@ -117,20 +137,16 @@ export const fromSocket = (socket: Net.Socket): ByteStream => {
 
   const attach = (to: ByteSink) => {
     sink = to
-    while (chunks.length > 0) to.chunk(chunks.shift()!)
     buffered = 0
-    if (ended !== undefined) return to.end(ended)
-    if (paused) {
-      paused = false
-      socket.resume()
-    }
+    pump()
+    // The sink may have asked to stop reading while it took what was buffered.
+    pauseSocket(!sinkReading)
   }
 
   const setReading = (reading: boolean) => {
-    if (reading === !paused || ended !== undefined) return
-    paused = !reading
-    if (reading) socket.resume()
-    else socket.pause()
+    sinkReading = reading
+    if (reading) pump()
+    pauseSocket(!sinkReading)
   }
 
   return {
