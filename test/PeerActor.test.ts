@@ -1,10 +1,11 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Chunk, Duration, Effect, Fiber, Layer, Queue, TestClock } from "effect"
+import { Chunk, Deferred, Duration, Effect, Fiber, Layer, Queue, TestClock } from "effect"
 import type { RuntimeEvent } from "../src/domain/Events.js"
+import type { MessageId } from "../src/domain/Ids.js"
 import * as SecureChannel from "../src/protocol/SecureChannel.js"
 import * as Inbox from "../src/services/Inbox.js"
 import * as MemoryTransport from "../src/services/MemoryTransport.js"
-import { hello } from "./support/channel.js"
+import { connectPair, hello } from "./support/channel.js"
 import { contactOf, makeIdentity, now, scriptedPeer, startNode } from "./support/node.js"
 
 const HOST = "127.0.0.1"
@@ -408,6 +409,57 @@ describe("peer actors over the in-memory network (TestClock)", () => {
       const carolAfter = yield* alice.runtime.health(c.profile.uid)
       assert.strictEqual(carolAfter.connectedSince, carolLink.connectedSince, "carol's link never dropped")
       assert.strictEqual(carolAfter.restarts, 0)
+    }))
+
+  it.scoped("a channel that arrives while the actor crashes is used by the restarted actor", () =>
+    Effect.gen(function*() {
+      const network = yield* MemoryTransport.make
+      const a = makeIdentity("alice", 5001)
+      const b = makeIdentity("bob", 5002)
+      const gate = yield* Deferred.make<void>()
+      const crashingInbox = Layer.effect(
+        Inbox.Inbox,
+        Effect.map(Inbox.makeMemory, (inner) => ({
+          ...inner,
+          unsafeDeliver: undefined,
+          deliver: (contact, messages, at) =>
+            messages.some((m) => m.body === "boom")
+              ? Effect.zipRight(Deferred.await(gate), Effect.die("poison"))
+              : inner.deliver(contact, messages, at)
+        }))
+      )
+      const alice = yield* startNode({
+        identity: a,
+        contacts: [contactOf(b, HOST, { port: 0 })],
+        transport: network.transport,
+        inbox: crashingInbox
+      })
+      const first = yield* Effect.flatMap(
+        network.transport.connect(HOST, 5001),
+        (stream) =>
+          SecureChannel.initiate(stream, a.keyPair.publicKey, {
+            staticKeyPair: b.keyPair,
+            hello: hello("bob", b.profile.uid)
+          })
+      )
+      yield* settle
+      assert.strictEqual((yield* alice.runtime.health(b.profile.uid)).state, "connected")
+      // A second authenticated channel from bob, handed to alice's actor right behind the crash.
+      const second = yield* connectPair({ alice: b.keyPair, bob: a.keyPair })
+      yield* first.send([{ _tag: "Text", id: "boom1" as MessageId, body: "boom", sentAt: 1 }])
+      yield* settle // the delivery waits at the gate
+      yield* Deferred.succeed(gate, undefined)
+      yield* Effect.yieldNow() // it dies: the link's end is in the mailbox, then the channel
+      yield* alice.supervisor.offerInbound(b.profile.uid, second.responder)
+      yield* settle
+      yield* TestClock.adjust("1 second") // the supervisor's restart delay
+      yield* settle
+      const health = yield* alice.runtime.health(b.profile.uid)
+      assert.strictEqual(health.restarts, 1)
+      assert.strictEqual(health.state, "connected", "the channel offered during the crash is the link now")
+      yield* alice.runtime.send(b.profile.uid, "on the second channel")
+      const got = yield* second.initiator.receive
+      assert.isTrue(got.some((m) => m._tag === "Text" && m.body === "on the second channel"))
     }))
 
   it.scoped("a new link from a peer replaces an old one it abandoned (no dead entry blocks it)", () =>

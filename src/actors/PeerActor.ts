@@ -209,6 +209,7 @@ export const make = (contact: Contact) =>
 
         yield* Effect.addFinalizer(() => {
           const last = link
+          current = undefined
           if (last === undefined) return Effect.void
           last.live.stop()
           return sayByeAndClose(last.channel, "shutdown")
@@ -369,22 +370,30 @@ export const make = (contact: Contact) =>
 
         if (canDial) yield* startDial
         else yield* setState("idle")
-        while (true) {
-          for (const event of yield* mailbox.takeAll.pipe(Effect.map(([events]) => events), Effect.orDie)) {
-            yield* onEvent(event)
-          }
-        }
+        /** A channel whose event is cut short (a defect, an interruption) before the actor adopts it is closed. */
+        const handleEvent = (event: ActorEvent) =>
+          event._tag === "Inbound" || event._tag === "DialSucceeded"
+            ? Effect.onExit(
+              onEvent(event),
+              (exit) => Exit.isFailure(exit) && link?.channel !== event.channel ? event.channel.close : Effect.void
+            )
+            : onEvent(event)
+
+        // One event at a time: what a defect or an interruption leaves in the mailbox is still
+        // there for the restarted actor (or closed by the finalizer above).
+        while (true) yield* Effect.flatMap(Effect.orDie(mailbox.take), handleEvent)
       })
     )
 
     return {
       contact,
-      health: Effect.map(outbox.depth(contact.uid), (queueDepth) =>
-        new LinkHealth({ ...health, contact: contact.uid, queueDepth }, true)),
+      health: Effect.map(
+        outbox.depth(contact.uid),
+        (queueDepth) => new LinkHealth({ ...health, contact: contact.uid, queueDepth }, true)
+      ),
       offerInbound: (channel) =>
         Effect.suspend(() =>
-          Option.getOrElse(mailbox.unsafeSize(), () =>
-              0) >= MAX_PENDING_EVENTS
+          Option.getOrElse(mailbox.unsafeSize(), () => 0) >= MAX_PENDING_EVENTS
             ? channel.close
             : mailbox.offer({ _tag: "Inbound", channel })
         ),
