@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Deferred, Effect, Layer, Queue } from "effect"
+import { Chunk, Deferred, Effect, Layer, Queue } from "effect"
 import type { MessageId } from "../src/domain/Ids.js"
 import type { WireMessage } from "../src/domain/Messages.js"
 import type { ByteStream } from "../src/protocol/ByteStream.js"
@@ -148,5 +148,36 @@ describe("a link's writes and reads", () => {
       assert.isAbove(seen.reading.length, 1)
       seen.reading.forEach((reading, i) => assert.strictEqual(reading, i % 2 === 1))
       assert.isTrue(seen.reading.at(-1))
+    }))
+
+  it.scoped("what arrives before a Bye in the same batch is still delivered", () =>
+    Effect.gen(function*() {
+      const { alice, link } = yield* aliceAndScripted()
+      const events = yield* alice.events.subscribe
+      yield* link.send([text("last", "the last word"), { _tag: "Bye", reason: "shutdown" }])
+      yield* settle
+      const seen = Chunk.toReadonlyArray(yield* Queue.takeAll(events))
+      assert.deepStrictEqual(
+        seen.flatMap((e) => (e._tag === "MessageReceived" ? [e.body] : [])),
+        ["the last word"]
+      )
+      const ended = seen.find((e) => e._tag === "LinkError")
+      assert.include(ended?._tag === "LinkError" ? ended.error : "", "peer closed the link (shutdown)")
+    }))
+
+  it.scoped("a peer that does not read gets no Pongs (our write buffer does not grow with its Pings)", () =>
+    Effect.gen(function*() {
+      const { alice, link, peer } = yield* aliceAndScripted()
+      // More than the transport's 1 MiB high-water mark, which the peer does not read yet.
+      for (let i = 0; i < 20; i++) yield* alice.runtime.send(peer, "z".repeat(64 * 1024))
+      yield* settle
+      yield* link.send([{ _tag: "Ping", seq: 1 }, { _tag: "Ping", seq: 2 }])
+      yield* settle
+      const got = yield* receiveUntil(link, (got) => got.filter((m) => m._tag === "Text").length === 20)
+      yield* settle
+      assert.deepStrictEqual(got.filter((m) => m._tag === "Pong"), [])
+      yield* link.send([{ _tag: "Ping", seq: 3 }])
+      const later = yield* receiveUntil(link, (got) => got.length > 0)
+      assert.deepStrictEqual(later, [{ _tag: "Pong", seq: 3 }], "answered again once it reads")
     }))
 })

@@ -103,6 +103,8 @@ export class Link {
   private acks: Array<MessageId> = []
   private deliveries: Array<Delivery> = []
   private delivering = false
+  /** Acks the store is still settling. */
+  private settling = 0
   private draining = false
   private paused = false
   private pings: Map<number, Ping> | undefined = undefined
@@ -190,7 +192,9 @@ export class Link {
     let acked: ReadonlyArray<MessageId> | undefined
     let read: Array<MessageId> | undefined
     let typing: boolean | undefined
+    let bye: string | undefined
     for (const message of batch) {
+      if (bye !== undefined) break // nothing follows a Bye
       switch (message._tag) {
         case "Text":
         case "GroupText":
@@ -201,8 +205,11 @@ export class Link {
           else acked = [...acked, ...message.ids]
           break
         case "Ping":
-          this.control.push({ _tag: "Pong", seq: message.seq })
-          this.scheduleFlush()
+          // A peer that does not read what we write gets no more Pongs, rather than a growing buffer.
+          if (!this.channel.congested()) {
+            this.control.push({ _tag: "Pong", seq: message.seq })
+            this.scheduleFlush()
+          }
           break
         case "Pong": {
           const ping = this.pings?.get(message.seq)
@@ -220,7 +227,8 @@ export class Link {
           typing = message.active
           break
         case "Bye":
-          return this.end(new LinkEnd({ reason: `peer closed the link (${message.reason})` }))
+          bye = message.reason
+          break
         default:
           break
       }
@@ -229,18 +237,34 @@ export class Link {
     if (acked !== undefined) this.settleAcks(acked, now)
     if (delivered !== undefined || read !== undefined || typing !== undefined) {
       this.deliveries.push({ delivered: delivered ?? [], read: read ?? [], typing, at: now })
-      if (this.deliveries.length > MAX_WAITING_BATCHES && !this.paused) {
-        this.paused = true
-        this.channel.setReading(false)
-      }
+      this.updateReading()
       this.deliverNext()
+    }
+    // What came before a Bye is handled like the rest (it may complete after the link ends).
+    if (bye !== undefined) this.end(new LinkEnd({ reason: `peer closed the link (${bye})` }))
+  }
+
+  /**
+   * Reading pauses while more than MAX_WAITING_BATCHES batches wait for a service (deliveries
+   * queued, acks being settled by the store) and resumes once half of them are done.
+   */
+  private updateReading(): void {
+    if (this.ended !== undefined) return
+    const backlog = this.deliveries.length + this.settling
+    if (!this.paused && backlog > MAX_WAITING_BATCHES) {
+      this.paused = true
+      this.channel.setReading(false)
+    } else if (this.paused && backlog <= MAX_WAITING_BATCHES / 2) {
+      this.paused = false
+      this.channel.setReading(true)
     }
   }
 
   private settleAcks(ids: ReadonlyArray<MessageId>, now: number): void {
     const { outbox } = this.deps
-    if (outbox.unsafeAck !== undefined) outbox.unsafeAck(this.uid, ids, now)
-    else this.run(outbox.ack(this.uid, ids, now), () => {})
+    if (outbox.unsafeAck !== undefined) return outbox.unsafeAck(this.uid, ids, now)
+    this.settling++
+    this.run(Effect.ensuring(outbox.ack(this.uid, ids, now), Effect.sync(this.settled)), () => {})
   }
 
   /**
@@ -266,10 +290,12 @@ export class Link {
       })
     }
     this.draining = false
-    if (this.paused && this.deliveries.length <= MAX_WAITING_BATCHES / 2 && this.ended === undefined) {
-      this.paused = false
-      this.channel.setReading(true)
-    }
+    this.updateReading()
+  }
+
+  private readonly settled = (): void => {
+    this.settling--
+    this.updateReading()
   }
 
   private delivered(ids: ReadonlyArray<MessageId>): void {
