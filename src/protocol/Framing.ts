@@ -352,14 +352,18 @@ export class FrameDecoder {
   drainMessages(out: Array<WireMessage>): ProtocolError | undefined {
     this.messages = out
     this.raw = undefined
-    return this.frames()
+    const error = this.frames()
+    this.messages = undefined // an idle link must not keep its last batch alive
+    return error
   }
 
   /** Appends a copy of each complete encoded message to `out`; returns the first protocol violation, if any. */
   drain(out: Array<Uint8Array>): ProtocolError | undefined {
     this.messages = undefined
     this.raw = out
-    return this.frames()
+    const error = this.frames()
+    this.raw = undefined
+    return error
   }
 
   private frames(): ProtocolError | undefined {
