@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { FastCheck as fc, Schema } from "effect"
-import { newMessageId } from "../src/actors/Runtime.js"
+import { MessageIds, newMessageId } from "../src/actors/Runtime.js"
 import { MessageId } from "../src/domain/Ids.js"
 
 describe("message ids", () => {
@@ -19,6 +19,27 @@ describe("message ids", () => {
       ...Array.from({ length: 1_000 }, () => newMessageId(1_764_000_000_001))
     ]
     for (let i = 1; i < ids.length; i++) assert.isTrue(ids[i - 1]! < ids[i]!, `${ids[i - 1]} < ${ids[i]}`)
+  })
+
+  it("keep increasing when the low bits run out and when the clock goes back", () => {
+    // A random source whose draws put the low 32 bits two steps from overflowing.
+    const nearOverflow = (n: number) => {
+      const bytes = new Uint8Array(n).fill(0x11)
+      for (let i = 0; i < n; i += 10) bytes.set([0xff, 0xff, 0xff, 0xfe], i + 6)
+      return bytes
+    }
+    const ids = new MessageIds(nearOverflow)
+    const made = [
+      ids.next(5_000),
+      ids.next(5_000),
+      ids.next(5_000), // the low bits overflow: carried into the high ones
+      ids.next(5_000),
+      ids.next(4_000), // the clock went back
+      ids.next(5_001)
+    ]
+    for (let i = 1; i < made.length; i++) assert.isTrue(made[i - 1]! < made[i]!, `${made[i - 1]} < ${made[i]}`)
+    assert.isTrue(made.every((id) => /^[0-9a-f]{32}$/.test(id)))
+    assert.strictEqual(made[4]!.slice(0, 12), (5_000).toString(16).padStart(12, "0"), "the last millisecond is kept")
   })
 
   it.prop(

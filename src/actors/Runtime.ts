@@ -70,43 +70,75 @@ export interface RuntimeShape {
 export class Runtime extends Context.Tag("jarvis/Runtime")<Runtime, RuntimeShape>() {}
 
 const ID_RANDOM_BYTES = 10
-const ID_POOL_BYTES = ID_RANDOM_BYTES * 400
-let idPool = randomBytes(ID_POOL_BYTES)
-let idOffset = 0
-let idMillis = -1
-/** The time and the first 48 random bits of the ids of the current millisecond. */
-let idHigh = ""
-/** The last 32 bits, random at each new millisecond and incremented within one. */
-let idLow = 0
+const MAX_MILLIS = 0xffffffffffff
+const MAX_LOW = 0xffffffff
 
 /**
- * A fresh message id, 32 hex digits: the send time in milliseconds (12 digits, 48 bits), then 80
- * bits drawn from a pooled CSPRNG buffer at each new millisecond and incremented by one for each
- * further id within it (the monotonic mode of ULIDs). Ids a runtime makes therefore increase
- * strictly: they land at the end of the store's `(contact, outgoing, id)` index instead of on a
- * random page, which more than halves the cost of storing a message on both sides, and a
- * receiver's duplicate check for them is one comparison. The peer already learns the send time
- * from `sentAt`.
+ * Makes message ids, 32 hex digits: the send time in milliseconds (12 digits, 48 bits), then 80
+ * bits (48 high, 32 low) drawn from a CSPRNG at each new millisecond and incremented by one for
+ * each further id within it, carrying from the low bits into the high ones (the monotonic mode
+ * of ULIDs). A clock that goes back keeps the last millisecond. Ids made by one instance
+ * therefore increase strictly: they land at the end of the store's `(contact, outgoing, id)`
+ * index instead of on a random page, which more than halves the cost of storing a message on
+ * both sides, and a receiver's duplicate check for them is one comparison. The peer already
+ * learns the send time from `sentAt`.
  *
  * @since 2.0.0
  * @category constructors
  */
-export const newMessageId = (sentAt: number): MessageId => {
-  const millis = Math.max(0, Math.min(Math.floor(sentAt), 0xffffffffffff))
-  if (millis !== idMillis || idLow >= 0xffffffff) {
-    if (idOffset + ID_RANDOM_BYTES > ID_POOL_BYTES) {
-      idPool = randomBytes(ID_POOL_BYTES)
-      idOffset = 0
+export class MessageIds {
+  private pool: Uint8Array = new Uint8Array(0)
+  private offset = 0
+  private millis = -1
+  private high = 0
+  private low = 0
+  /** The time and high bits of the current ids, as hex. */
+  private prefix = ""
+
+  /** `random(n)`: n bytes from a CSPRNG (called with a pool's worth at a time). */
+  constructor(private readonly random: (bytes: number) => Uint8Array = randomBytes) {}
+
+  next(sentAt: number): MessageId {
+    const now = Math.max(0, Math.min(Math.floor(sentAt), MAX_MILLIS))
+    if (now > this.millis) {
+      this.draw(now)
+    } else if (this.low < MAX_LOW) {
+      this.low++
+    } else if (this.high < MAX_MILLIS) {
+      this.high++
+      this.low = 0
+      this.prefix = this.millis.toString(16).padStart(12, "0") + this.high.toString(16).padStart(12, "0")
+    } else {
+      this.draw(this.millis + 1) // 2^80 ids in one millisecond: borrow the next one
     }
-    idMillis = millis
-    idHigh = millis.toString(16).padStart(12, "0") + idPool.toString("hex", idOffset, idOffset + 6)
-    idLow = idPool.readUInt32BE(idOffset + 6)
-    idOffset += ID_RANDOM_BYTES
-  } else {
-    idLow++
+    return (this.prefix + this.low.toString(16).padStart(8, "0")) as MessageId
   }
-  return (idHigh + idLow.toString(16).padStart(8, "0")) as MessageId
+
+  private draw(millis: number): void {
+    if (this.offset + ID_RANDOM_BYTES > this.pool.length) {
+      this.pool = this.random(ID_RANDOM_BYTES * 400)
+      this.offset = 0
+    }
+    const bytes = this.pool
+    const at = this.offset
+    this.offset += ID_RANDOM_BYTES
+    this.millis = millis
+    this.high = bytes[at]! * 2 ** 40 + bytes[at + 1]! * 2 ** 32 +
+      ((bytes[at + 2]! << 24) >>> 0) + (bytes[at + 3]! << 16) + (bytes[at + 4]! << 8) + bytes[at + 5]!
+    this.low = ((bytes[at + 6]! << 24) >>> 0) + (bytes[at + 7]! << 16) + (bytes[at + 8]! << 8) + bytes[at + 9]!
+    this.prefix = millis.toString(16).padStart(12, "0") + this.high.toString(16).padStart(12, "0")
+  }
 }
+
+const messageIds = new MessageIds()
+
+/**
+ * A fresh message id from the runtime's {@link MessageIds}.
+ *
+ * @since 2.0.0
+ * @category constructors
+ */
+export const newMessageId = (sentAt: number): MessageId => messageIds.next(sentAt)
 
 const isMessageId = Schema.is(MessageIdSchema)
 
