@@ -369,7 +369,7 @@ describe("peer actors over the in-memory network (TestClock)", () => {
         Inbox.Inbox,
         Effect.map(Inbox.makeMemory, (inner) => ({
           ...inner,
-          unsafeDeliver: undefined,
+          // A wrapper replaces `deliver`, and with it the in-memory inbox's synchronous twin.
           deliver: (contact, messages, at) =>
             messages.some((m) => m.body === "boom") && crashes++ === 0
               ? Effect.die("poison")
@@ -421,7 +421,6 @@ describe("peer actors over the in-memory network (TestClock)", () => {
         Inbox.Inbox,
         Effect.map(Inbox.makeMemory, (inner) => ({
           ...inner,
-          unsafeDeliver: undefined,
           deliver: (contact, messages, at) =>
             messages.some((m) => m.body === "boom")
               ? Effect.zipRight(Deferred.await(gate), Effect.die("poison"))

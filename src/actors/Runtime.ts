@@ -178,8 +178,9 @@ export const make = Effect.gen(function*() {
         body,
         sentAt
       }
-      if (outbox.unsafeEnqueue !== undefined && options?.expiresAt === undefined) {
-        const full = outbox.unsafeEnqueue(contact, message)
+      const enqueueNow = outbox.enqueue.unsafe
+      if (enqueueNow !== undefined && options?.expiresAt === undefined) {
+        const full = enqueueNow(contact, message)
         return full === undefined ? Effect.succeed(message) : Effect.fail(full)
       }
       return Effect.as(outbox.enqueue(contact, message, options?.expiresAt), message)

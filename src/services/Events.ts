@@ -9,6 +9,8 @@ import { Context, Effect, Layer } from "effect"
 import type { Queue, Scope, Stream } from "effect"
 import type { RuntimeEvent } from "../domain/Events.js"
 import * as Hub from "./internal/hub.js"
+import type { WithUnsafe } from "./internal/unsafe.js"
+import { withUnsafe } from "./internal/unsafe.js"
 
 /**
  * @since 2.0.0
@@ -16,12 +18,11 @@ import * as Hub from "./internal/hub.js"
  */
 export interface EventsShape {
   readonly publish: (event: RuntimeEvent) => Effect.Effect<void>
-  readonly publishAll: (events: ReadonlyArray<RuntimeEvent>) => Effect.Effect<void>
-  /**
-   * `publishAll` as a plain call, where publishing completes synchronously (in memory; the event
-   * log writes first, so it has none). Lets the hot path skip running an effect.
-   */
-  readonly unsafePublishAll?: ((events: ReadonlyArray<RuntimeEvent>) => void) | undefined
+  /** In memory it also runs synchronously (`publishAll.unsafe`); the event log writes first. */
+  readonly publishAll: WithUnsafe<
+    (events: ReadonlyArray<RuntimeEvent>) => Effect.Effect<void>,
+    (events: ReadonlyArray<RuntimeEvent>) => void
+  >
   readonly subscribe: Effect.Effect<Queue.Dequeue<RuntimeEvent>, never, Scope.Scope>
   readonly stream: Stream.Stream<RuntimeEvent>
 }
@@ -43,13 +44,15 @@ export const make = (capacity = 16_384) =>
         Effect.sync(() => {
           hub.publish(event)
         }),
-      publishAll: (events) =>
-        Effect.sync(() => {
+      publishAll: withUnsafe(
+        (events: ReadonlyArray<RuntimeEvent>) =>
+          Effect.sync(() => {
+            hub.publishAll(events)
+          }),
+        (events: ReadonlyArray<RuntimeEvent>) => {
           hub.publishAll(events)
-        }),
-      unsafePublishAll: (events) => {
-        hub.publishAll(events)
-      },
+        }
+      ),
       subscribe: hub.subscribe,
       stream: hub.stream
     }))

@@ -10,31 +10,32 @@ import type { MessageReceived, RuntimeEvent } from "../domain/Events.js"
 import type { MessageId, Uid } from "../domain/Ids.js"
 import type { Deliverable } from "../domain/Messages.js"
 import { Events } from "./Events.js"
+import type { WithUnsafe } from "./internal/unsafe.js"
+import { withUnsafe } from "./internal/unsafe.js"
 
 /**
  * @since 2.0.0
  * @category models
  */
 export interface InboxShape {
-  /** Stores and announces messages; returns the ids to acknowledge (duplicates included). */
-  readonly deliver: (
-    contact: Contact,
-    messages: ReadonlyArray<Deliverable>,
-    receivedAt: number
-  ) => Effect.Effect<ReadonlyArray<MessageId>>
+  /**
+   * Stores and announces messages; returns the ids to acknowledge (duplicates included). In memory
+   * it also runs synchronously (`deliver.unsafe`).
+   */
+  readonly deliver: WithUnsafe<
+    (
+      contact: Contact,
+      messages: ReadonlyArray<Deliverable>,
+      receivedAt: number
+    ) => Effect.Effect<ReadonlyArray<MessageId>>,
+    (contact: Contact, messages: ReadonlyArray<Deliverable>, receivedAt: number) => ReadonlyArray<MessageId>
+  >
   readonly receipt: (
     contact: Contact,
     kind: "delivered" | "read",
     ids: ReadonlyArray<MessageId>,
     at: number
   ) => Effect.Effect<void>
-  /**
-   * `deliver` as a plain call, where delivering completes synchronously (in memory). A link calls
-   * it instead of running `deliver`, so a wrapper that changes `deliver` must drop or wrap it.
-   */
-  readonly unsafeDeliver?:
-    | ((contact: Contact, messages: ReadonlyArray<Deliverable>, receivedAt: number) => ReadonlyArray<MessageId>)
-    | undefined
 }
 
 /**
@@ -140,14 +141,17 @@ export const makeMemory = Effect.gen(function*() {
     return events
   }
   const ids = (messages: ReadonlyArray<Deliverable>) => messages.map((m) => m.id)
-  const publishNow = events.unsafePublishAll
+  const publishNow = events.publishAll.unsafe
   return Inbox.of({
-    deliver: (contact, messages, receivedAt) =>
-      Effect.suspend(() => Effect.as(events.publishAll(fresh(contact, messages, receivedAt)), ids(messages))),
-    unsafeDeliver: publishNow === undefined ? undefined : (contact, messages, receivedAt) => {
-      publishNow(fresh(contact, messages, receivedAt))
-      return ids(messages)
-    },
+    deliver: withUnsafe(
+      (contact: Contact, messages: ReadonlyArray<Deliverable>, receivedAt: number) =>
+        Effect.suspend(() => Effect.as(events.publishAll(fresh(contact, messages, receivedAt)), ids(messages))),
+      publishNow &&
+        ((contact: Contact, messages: ReadonlyArray<Deliverable>, receivedAt: number) => {
+          publishNow(fresh(contact, messages, receivedAt))
+          return ids(messages)
+        })
+    ),
     receipt: (contact, kind, ids, at) =>
       ids.length === 0 ? Effect.void : events.publish({ _tag: "ReceiptReceived", contact: contact.uid, kind, ids, at })
   })

@@ -10,6 +10,8 @@ import { MailboxFull } from "../domain/Errors.js"
 import type { MessageId, Uid } from "../domain/Ids.js"
 import type { Deliverable } from "../domain/Messages.js"
 import { Events } from "./Events.js"
+import type { WithUnsafe } from "./internal/unsafe.js"
+import { withUnsafe } from "./internal/unsafe.js"
 
 /**
  * The sending side of one contact's queue, held by its current link.
@@ -38,16 +40,11 @@ export interface OutboxShape {
    * Queues a message. `expiresAt` (epoch ms): if it is still queued then, it is dropped as expired
    * (kept by the durable store; the in-memory outbox keeps messages until acked or cancelled).
    */
-  readonly enqueue: (
-    contact: Uid,
-    message: Deliverable,
-    expiresAt?: number | undefined
-  ) => Effect.Effect<void, MailboxFull>
-  /**
-   * `enqueue` as a plain call, where it completes synchronously (in memory, without expiry);
-   * returns the failure instead of failing. The send path calls it instead of running `enqueue`.
-   */
-  readonly unsafeEnqueue?: ((contact: Uid, message: Deliverable) => MailboxFull | undefined) | undefined
+  readonly enqueue: WithUnsafe<
+    (contact: Uid, message: Deliverable, expiresAt?: number | undefined) => Effect.Effect<void, MailboxFull>,
+    /** In memory, without expiry: returns the failure instead of failing. */
+    (contact: Uid, message: Deliverable) => MailboxFull | undefined
+  >
   /**
    * Attaches the link that sends to `contact`; `onReady` runs (synchronously) whenever messages
    * become ready. A new attachment replaces the previous one.
@@ -57,12 +54,10 @@ export interface OutboxShape {
    * Removes acknowledged messages and announces their delivery (`ReceiptReceived`, atomically with
    * the removal in the durable store); returns the ids that were pending.
    */
-  readonly ack: (contact: Uid, ids: ReadonlyArray<MessageId>, at: number) => Effect.Effect<ReadonlyArray<MessageId>>
-  /**
-   * `ack` as a plain call, where it completes synchronously (in memory). A link calls it instead
-   * of running `ack`, so a wrapper that changes `ack` must drop or wrap it.
-   */
-  readonly unsafeAck?: ((contact: Uid, ids: ReadonlyArray<MessageId>, at: number) => void) | undefined
+  readonly ack: WithUnsafe<
+    (contact: Uid, ids: ReadonlyArray<MessageId>, at: number) => Effect.Effect<ReadonlyArray<MessageId>>,
+    (contact: Uid, ids: ReadonlyArray<MessageId>, at: number) => void
+  >
   /** Everything in flight becomes ready again, ahead of newer messages. */
   readonly requeue: (contact: Uid) => Effect.Effect<void>
   readonly depth: (contact: Uid) => Effect.Effect<number>
@@ -230,7 +225,7 @@ export const makeMemory = (capacity: number) =>
       if (b === undefined) boxes.set(contact, b = new Box())
       return b
     }
-    const publishNow = events.unsafePublishAll
+    const publishNow = events.publishAll.unsafe
     const enqueueNow = (contact: Uid, message: Deliverable): MailboxFull | undefined => {
       const b = box(contact)
       if (b.size >= capacity) return new MailboxFull({ capacity, detail: `outbox for ${contact}` })
@@ -238,26 +233,31 @@ export const makeMemory = (capacity: number) =>
       return undefined
     }
     return Outbox.of({
-      enqueue: (contact, message) =>
-        Effect.suspend(() => {
-          const full = enqueueNow(contact, message)
-          return full === undefined ? Effect.void : Effect.fail(full)
-        }),
-      unsafeEnqueue: enqueueNow,
+      enqueue: withUnsafe(
+        (contact: Uid, message: Deliverable) =>
+          Effect.suspend(() => {
+            const full = enqueueNow(contact, message)
+            return full === undefined ? Effect.void : Effect.fail(full)
+          }),
+        enqueueNow
+      ),
       attach: (contact, onReady) => box(contact).attach(onReady),
-      ack: (contact, ids, at) =>
-        Effect.suspend(() => {
-          const acked = boxes.get(contact)?.ack(ids) ?? []
-          if (acked.length === 0) return Effect.succeed(acked)
-          return Effect.as(
-            events.publish({ _tag: "ReceiptReceived", contact, kind: "delivered", ids: acked, at }),
-            acked
-          )
-        }),
-      unsafeAck: publishNow === undefined ? undefined : (contact, ids, at) => {
-        const acked = boxes.get(contact)?.ack(ids) ?? []
-        if (acked.length > 0) publishNow([{ _tag: "ReceiptReceived", contact, kind: "delivered", ids: acked, at }])
-      },
+      ack: withUnsafe(
+        (contact: Uid, ids: ReadonlyArray<MessageId>, at: number) =>
+          Effect.suspend(() => {
+            const acked = boxes.get(contact)?.ack(ids) ?? []
+            if (acked.length === 0) return Effect.succeed(acked)
+            return Effect.as(
+              events.publish({ _tag: "ReceiptReceived", contact, kind: "delivered", ids: acked, at }),
+              acked
+            )
+          }),
+        publishNow &&
+          ((contact: Uid, ids: ReadonlyArray<MessageId>, at: number) => {
+            const acked = boxes.get(contact)?.ack(ids) ?? []
+            if (acked.length > 0) publishNow([{ _tag: "ReceiptReceived", contact, kind: "delivered", ids: acked, at }])
+          })
+      ),
       requeue: (contact) => Effect.sync(() => boxes.get(contact)?.requeue()),
       depth: (contact) => Effect.sync(() => boxes.get(contact)?.size ?? 0),
       clear: (contact) => Effect.sync(() => void boxes.delete(contact))

@@ -262,7 +262,7 @@ export class Link {
 
   private settleAcks(ids: ReadonlyArray<MessageId>, now: number): void {
     const { outbox } = this.deps
-    if (outbox.unsafeAck !== undefined) return outbox.unsafeAck(this.uid, ids, now)
+    if (outbox.ack.unsafe !== undefined) return outbox.ack.unsafe(this.uid, ids, now)
     this.settling++
     this.run(Effect.ensuring(outbox.ack(this.uid, ids, now), Effect.sync(this.settled)), () => {})
   }
@@ -278,8 +278,9 @@ export class Link {
       const next = this.deliveries.shift()
       if (next === undefined) break
       const { inbox } = this.deps
-      if (inbox.unsafeDeliver !== undefined && next.read.length === 0 && next.typing === undefined) {
-        this.delivered(inbox.unsafeDeliver(this.deps.contact, next.delivered, next.at))
+      const deliverNow = inbox.deliver.unsafe
+      if (deliverNow !== undefined && next.read.length === 0 && next.typing === undefined) {
+        this.delivered(deliverNow(this.deps.contact, next.delivered, next.at))
         continue
       }
       this.delivering = true
