@@ -66,7 +66,7 @@ export const receivedEvent = (contact: Uid, message: Deliverable, receivedAt: nu
 const RECENT_IDS = 10_000
 
 /**
- * The ids seen recently from one contact: at least the last `RECENT_IDS`. Ids that arrive in
+ * The ids seen recently from one contact: at least the last `window` (10,000 by default). Ids that arrive in
  * increasing order (Jarvis makes them from the send time, so almost all do) only join a ring in
  * arrival order, which stays sorted and is binary-searched when an id at or below the highest
  * comes in; the others go to a set of two generations (the older dropped whole when the newer
@@ -83,19 +83,21 @@ export class RecentIds {
   private current = new Set<MessageId>()
   private previous = new Set<MessageId>()
 
+  constructor(private readonly window: number = RECENT_IDS) {}
+
   /** Records `id`; true if it was already there. */
   seen(id: MessageId): boolean {
     if (this.highest === undefined || id > this.highest) {
       this.highest = id
-      if (this.ring.length < RECENT_IDS) this.ring.push(id)
+      if (this.ring.length < this.window) this.ring.push(id)
       else {
         this.ring[this.next] = id
-        this.next = (this.next + 1) % RECENT_IDS
+        this.next = (this.next + 1) % this.window
       }
       return false
     }
     if (this.inRing(id) || this.current.has(id) || this.previous.has(id)) return true
-    if (this.current.size >= RECENT_IDS) {
+    if (this.current.size >= this.window) {
       this.previous = this.current
       this.current = new Set()
     }
@@ -107,7 +109,7 @@ export class RecentIds {
   private inRing(id: MessageId): boolean {
     const ring = this.ring
     const n = ring.length
-    const start = n < RECENT_IDS ? 0 : this.next
+    const start = n < this.window ? 0 : this.next
     let lo = 0
     let hi = n - 1
     while (lo <= hi) {
