@@ -15,6 +15,8 @@ import type { ByteSink, ByteStream } from "./ByteStream.js"
 
 const HIGH_WATER = 1024 * 1024
 const LOW_WATER = 256 * 1024
+/** How long a closed socket may wait for a peer that does not read what is left to flush. */
+const CLOSE_LINGER_MS = 10_000
 
 /**
  * @since 2.0.0
@@ -131,8 +133,11 @@ export const fromSocket = (socket: Net.Socket): ByteStream => {
 
   const close = Effect.sync(() => {
     if (socket.destroyed) return
-    if (socket.writable) socket.end(() => socket.destroy())
-    else socket.destroy()
+    if (!socket.writable) return socket.destroy()
+    // What was written is flushed first, unless the peer stops reading: the socket's own
+    // inactivity timer then destroys it.
+    socket.end(() => socket.destroy())
+    socket.setTimeout(CLOSE_LINGER_MS, () => socket.destroy())
   })
 
   const attach = (to: ByteSink) => {
