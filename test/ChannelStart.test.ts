@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Effect } from "effect"
+import { Effect, Fiber } from "effect"
 import type { ChannelError } from "../src/domain/Errors.js"
 import type { MessageId } from "../src/domain/Ids.js"
 import type { WireMessage } from "../src/domain/Messages.js"
@@ -10,7 +10,8 @@ import { generateKeyPair } from "../src/protocol/crypto/X25519.js"
 import { ByteQueue } from "../src/protocol/internal/ByteQueue.js"
 import * as LegacyChannel from "../src/protocol/LegacyChannel.js"
 import * as Preamble from "../src/protocol/Preamble.js"
-import { connectPair } from "./support/channel.js"
+import * as SecureChannel from "../src/protocol/SecureChannel.js"
+import { connectPair, hello } from "./support/channel.js"
 
 const text = (i: number): WireMessage => ({
   _tag: "Text",
@@ -68,6 +69,49 @@ describe("channels push what arrives to a started receiver", () => {
       yield* until(() => pushed.messages().length === 6)
       assert.deepStrictEqual(pushed.messages(), [1, 2, 3, 4, 5, 6].map(text))
       assert.deepStrictEqual(pushed.ends, [])
+    }))
+
+  it.effect("v2: messages that came with the initiator's Hello are pushed first", () =>
+    Effect.gen(function*() {
+      const alice = generateKeyPair()
+      const bob = generateKeyPair()
+      const [a, b] = yield* memoryPair()
+      // Alice's Hello is held back and leaves in one write with her next frame.
+      let held: Array<Uint8Array> | undefined
+      let handshakeWrites = 0
+      const coalescing: ByteStream = {
+        ...a,
+        writeNow: (chunks) => {
+          if (++handshakeWrites === 2) return void (held = [...chunks])
+          if (held !== undefined) {
+            const joined = Buffer.concat([...held, ...chunks])
+            held = undefined
+            return a.writeNow([joined])
+          }
+          return a.writeNow(chunks)
+        }
+      }
+      const responding = yield* Effect.fork(Effect.gen(function*() {
+        const queue = new ByteQueue()
+        yield* Preamble.sniff(b, queue)
+        return yield* SecureChannel.respond(b, queue, {
+          staticKeyPair: bob,
+          hello: hello("bob"),
+          authorize: () => Effect.void
+        })
+      }))
+      const initiator = yield* SecureChannel.initiate(coalescing, bob.publicKey, {
+        staticKeyPair: alice,
+        hello: hello("alice")
+      })
+      yield* initiator.send([text(1)])
+      const responder = yield* Fiber.join(responding)
+      assert.strictEqual(responder.remoteHello.username, "alice")
+      const pushed = collector()
+      responder.start(pushed.receiver)
+      yield* initiator.send([text(2)])
+      yield* until(() => pushed.messages().length === 2)
+      assert.deepStrictEqual(pushed.messages(), [text(1), text(2)])
     }))
 
   it.effect("v2: a tampered frame ends the channel once, after the messages before it in the same chunk", () =>
