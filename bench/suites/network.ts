@@ -20,6 +20,7 @@ const RTT_SAMPLES = Number(process.env.BENCH_RTT_SAMPLES ?? 2_000)
 const CONNECT_SAMPLES = Number(process.env.BENCH_CONNECT_SAMPLES ?? 30)
 /** Every contender gets the same warm-up before a timed phase: latency is measured in steady state. */
 const WARMUP_ROUND_TRIPS = 2_000
+const WARMUP_CONNECTS = 30
 
 interface Result {
   readonly name: string
@@ -67,7 +68,7 @@ const measure = async (contender: Contender): Promise<Result> => {
     for (let i = 0; i < RTT_SAMPLES; i++) pings.push(await timed(pair.ping))
   }
   await pair.close()
-  for (let i = 0; i < 3; i++) await contender.connectOnce()
+  for (let i = 0; i < WARMUP_CONNECTS; i++) await contender.connectOnce()
   collect()
   const connects: Array<number> = []
   for (let i = 0; i < CONNECT_SAMPLES; i++) connects.push(await contender.connectOnce())
