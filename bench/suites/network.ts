@@ -35,7 +35,9 @@ interface Result {
 
 /**
  * Latency phases start from a collected heap (the suite runs with --expose-gc), for every contender
- * alike, so that the major collection the throughput phases left pending does not land in them.
+ * alike, so that the major collection the throughput phases left pending does not land in them;
+ * the warm-up comes after it (right after a full collection V8 runs slowly for a few thousand
+ * round trips while its heap regrows).
  */
 const collect = () => (globalThis as { gc?: () => void }).gc?.()
 
@@ -57,19 +59,19 @@ const measure = async (contender: Contender): Promise<Result> => {
   for (let t = 0; t < TRIALS; t++) {
     large.push((LARGE_COUNT * LARGE) / 1e3 / (await timed(() => pair.blast(LARGE_COUNT, LARGE))))
   }
-  for (let i = 0; i < WARMUP_ROUND_TRIPS; i++) await pair.roundTrip(SMALL)
   collect()
+  for (let i = 0; i < WARMUP_ROUND_TRIPS; i++) await pair.roundTrip(SMALL)
   const rtts: Array<number> = []
   for (let i = 0; i < RTT_SAMPLES; i++) rtts.push(await timed(() => pair.roundTrip(SMALL)))
-  collect()
   const pings: Array<number> = []
   if (pair.ping !== undefined) {
+    collect()
     for (let i = 0; i < WARMUP_ROUND_TRIPS; i++) await pair.ping()
     for (let i = 0; i < RTT_SAMPLES; i++) pings.push(await timed(pair.ping))
   }
   await pair.close()
-  for (let i = 0; i < WARMUP_CONNECTS; i++) await contender.connectOnce()
   collect()
+  for (let i = 0; i < WARMUP_CONNECTS; i++) await contender.connectOnce()
   const connects: Array<number> = []
   for (let i = 0; i < CONNECT_SAMPLES; i++) connects.push(await contender.connectOnce())
   await contender.dispose()
