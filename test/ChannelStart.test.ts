@@ -8,10 +8,9 @@ import { memoryPair } from "../src/protocol/ByteStream.js"
 import type { ChannelReceiver } from "../src/protocol/Channel.js"
 import { generateKeyPair } from "../src/protocol/crypto/X25519.js"
 import { ByteQueue } from "../src/protocol/internal/ByteQueue.js"
-import * as LegacyChannel from "../src/protocol/LegacyChannel.js"
 import * as Preamble from "../src/protocol/Preamble.js"
 import * as SecureChannel from "../src/protocol/SecureChannel.js"
-import { connectPair, hello } from "./support/channel.js"
+import { connectPair, hello, legacyPair } from "./support/channel.js"
 
 const text = (i: number): WireMessage => ({
   _tag: "Text",
@@ -153,22 +152,7 @@ describe("channels push what arrives to a started receiver", () => {
 
   it.effect("v1: messages are pushed and a DISCONNECT ends the channel", () =>
     Effect.gen(function*() {
-      const [a, b] = yield* memoryPair()
-      const alice = generateKeyPair()
-      const bob = generateKeyPair()
-      const [initiator, responder] = yield* Effect.all([
-        LegacyChannel.initiate(a, bob.publicKey, { staticKeyPair: alice, uid: "a".repeat(32), username: "alice" }),
-        Effect.gen(function*() {
-          const queue = new ByteQueue()
-          yield* Preamble.sniff(b, queue)
-          return yield* LegacyChannel.respond(b, queue, {
-            staticKeyPair: bob,
-            uid: "b".repeat(32),
-            username: "bob",
-            authorize: () => Effect.void
-          })
-        })
-      ], { concurrency: 2 })
+      const { initiator, responder } = yield* legacyPair()
       const pushed = collector()
       responder.start(pushed.receiver)
       yield* initiator.send([text(1), { _tag: "Ping", seq: 4 }, text(2)])

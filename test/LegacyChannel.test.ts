@@ -10,7 +10,7 @@ import { ByteQueue } from "../src/protocol/internal/ByteQueue.js"
 import * as LegacyChannel from "../src/protocol/LegacyChannel.js"
 import * as Preamble from "../src/protocol/Preamble.js"
 import * as FiveLayer from "../src/protocol/v1/FiveLayer.js"
-import { recording } from "./support/channel.js"
+import { legacyPair, recording } from "./support/channel.js"
 
 const text = (i: number, body = `legacy ${i}`): WireMessage => ({
   _tag: "Text",
@@ -18,28 +18,6 @@ const text = (i: number, body = `legacy ${i}`): WireMessage => ({
   body,
   sentAt: 1_700_000_000_000 + i
 })
-
-const legacyPair = (wrap: (s: ByteStream.ByteStream) => ByteStream.ByteStream = (s) => s) =>
-  Effect.gen(function*() {
-    const alice = generateKeyPair()
-    const bob = generateKeyPair()
-    const [a, b] = yield* memoryPair()
-    const responder = Effect.gen(function*() {
-      const queue = new ByteQueue()
-      assert.strictEqual(yield* Preamble.sniff(b, queue), "v1")
-      return yield* LegacyChannel.respond(b, queue, {
-        staticKeyPair: bob,
-        uid: "b".repeat(32),
-        username: "bob",
-        authorize: () => Effect.void
-      })
-    })
-    const [initiator, accepted] = yield* Effect.all([
-      LegacyChannel.initiate(wrap(a), bob.publicKey, { staticKeyPair: alice, uid: "a".repeat(32), username: "alice" }),
-      responder
-    ], { concurrency: 2 })
-    return { alice, bob, initiator, responder: accepted }
-  })
 
 describe("v1 legacy channel", () => {
   it.effect("handshakes and carries text both ways, never with plaintext in `content`", () =>

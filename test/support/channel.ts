@@ -6,6 +6,7 @@ import { memoryPair } from "../../src/protocol/ByteStream.js"
 import type { KeyPair } from "../../src/protocol/crypto/X25519.js"
 import { generateKeyPair } from "../../src/protocol/crypto/X25519.js"
 import { ByteQueue } from "../../src/protocol/internal/ByteQueue.js"
+import * as LegacyChannel from "../../src/protocol/LegacyChannel.js"
 import * as Preamble from "../../src/protocol/Preamble.js"
 import * as SecureChannel from "../../src/protocol/SecureChannel.js"
 
@@ -63,4 +64,28 @@ export const connectPair = (options?: {
       responder
     ], { concurrency: 2 })
     return { alice, bob, initiator, responder: accepted, raw: { a, b } }
+  })
+
+/** Two v1 legacy channels over an in-memory pipe; `wrap` sees the initiator's stream. */
+export const legacyPair = (wrap: (s: ByteStream) => ByteStream = (s) => s) =>
+  Effect.gen(function*() {
+    const alice = generateKeyPair()
+    const bob = generateKeyPair()
+    const [a, b] = yield* memoryPair()
+    const responder = Effect.gen(function*() {
+      const queue = new ByteQueue()
+      const version = yield* Preamble.sniff(b, queue)
+      if (version !== "v1") return yield* Effect.die("expected v1")
+      return yield* LegacyChannel.respond(b, queue, {
+        staticKeyPair: bob,
+        uid: "b".repeat(32),
+        username: "bob",
+        authorize: () => Effect.void
+      })
+    })
+    const [initiator, accepted] = yield* Effect.all([
+      LegacyChannel.initiate(wrap(a), bob.publicKey, { staticKeyPair: alice, uid: "a".repeat(32), username: "alice" }),
+      responder
+    ], { concurrency: 2 })
+    return { alice, bob, initiator, responder: accepted }
   })
