@@ -16,7 +16,7 @@ import { Either } from "effect"
 import { ProtocolError } from "../domain/Errors.js"
 import type { WireMessage } from "../domain/Messages.js"
 import { HYBRID_THRESHOLD, TAG_BYTES } from "./crypto/Aead.js"
-import type { ByteQueue } from "./internal/ByteQueue.js"
+import { ByteQueue } from "./internal/ByteQueue.js"
 import type { NodeBuffer } from "./internal/nodeBuffer.js"
 import { nodeBuffer } from "./internal/nodeBuffer.js"
 import { MAX_VARINT_BYTES, readVarint, varintLength, writeVarint } from "./internal/varint.js"
@@ -314,34 +314,26 @@ const release = (buffer: NodeBuffer): void => {
  * @category decoding
  */
 export class FrameDecoder {
-  private chunks: Array<Uint8Array> = []
-  /** Read position in `chunks[0]`. */
-  private head = 0
-  private size = 0
   private assembling: NodeBuffer | undefined = undefined
   private total = 0
   private filled = 0
   private messages: Array<WireMessage> | undefined = undefined
   private raw: Array<Uint8Array> | undefined = undefined
 
-  /** `queue` holds bytes that arrived with the handshake; the decoder takes them over. */
+  /** `queue` may hold bytes that arrived with the handshake. */
   constructor(
     private readonly cipher: CipherState,
     private readonly options: FramingOptions = defaultFramingOptions,
-    queue?: ByteQueue
-  ) {
-    if (queue !== undefined && queue.length > 0) this.push(queue.read(queue.length))
-  }
+    private readonly queue: ByteQueue = new ByteQueue()
+  ) {}
 
   /** Bytes received and not yet decoded (at most one incomplete frame after a drain). */
   get buffered(): number {
-    return this.size
+    return this.queue.length
   }
 
   push(chunk: Uint8Array): void {
-    if (chunk.length === 0) return
-    this.chunks.push(chunk)
-    this.size += chunk.length
+    this.queue.push(chunk)
   }
 
   /**
@@ -367,22 +359,14 @@ export class FrameDecoder {
   }
 
   private frames(): ProtocolError | undefined {
-    while (this.size >= 2) {
-      const first = this.chunks[0]!
-      const length = first.length - this.head >= 2
-        ? (first[this.head]! << 8) | first[this.head + 1]!
-        : (first[this.head]! << 8) | this.chunks[1]![0]!
+    const queue = this.queue
+    while (queue.length >= 2) {
+      const length = queue.uint16At(0)
       if (length <= TAG_BYTES) return malformed(`frame of ${length} bytes`)
-      if (this.size < 2 + length) return undefined
-      let sealed: Uint8Array
-      if (first.length - this.head >= 2 + length) {
-        sealed = first.subarray(this.head + 2, this.head + 2 + length)
-        this.skip(2 + length)
-      } else {
-        this.skip(2)
-        this.take(sealedScratch, length)
-        sealed = sealedScratch.subarray(0, length)
-      }
+      if (queue.length < 2 + length) return undefined
+      queue.skip(2)
+      // A view of the chunk when the frame lies in one, else assembled in the shared scratch.
+      const sealed = queue.read(length, sealedScratch)
       const plainLength = length - TAG_BYTES
       let plain = opened
       if (length >= HYBRID_THRESHOLD) {
@@ -396,32 +380,6 @@ export class FrameDecoder {
       if (error !== undefined) return error
     }
     return undefined
-  }
-
-  private skip(n: number): void {
-    this.size -= n
-    while (n > 0) {
-      const available = this.chunks[0]!.length - this.head
-      if (available > n) {
-        this.head += n
-        return
-      }
-      n -= available
-      this.chunks.shift()
-      this.head = 0
-    }
-  }
-
-  /** Moves the next `n` bytes (spanning chunks) into `target`. */
-  private take(target: Uint8Array, n: number): void {
-    let filled = 0
-    while (filled < n) {
-      const chunk = this.chunks[0]!
-      const part = Math.min(chunk.length - this.head, n - filled)
-      target.set(chunk.subarray(this.head, this.head + part), filled)
-      filled += part
-      this.skip(part)
-    }
   }
 
   private records(plain: NodeBuffer, end: number): ProtocolError | undefined {

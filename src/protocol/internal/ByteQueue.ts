@@ -36,8 +36,11 @@ export class ByteQueue {
     return ((this.byteAt(index) << 24) >>> 0) + (this.uint16At(index + 1) << 8) + this.byteAt(index + 3)
   }
 
-  /** Removes and returns the first `n` bytes; the caller checks `n <= length`. */
-  read(n: number): Uint8Array {
+  /**
+   * Removes and returns the first `n` bytes; the caller checks `n <= length`. Across chunks they
+   * are copied into `scratch` when given (it must hold `n`; the result is then a view of it).
+   */
+  read(n: number, scratch?: Uint8Array): Uint8Array {
     if (n > this.size) throw new RangeError("ByteQueue.read past the end")
     this.size -= n
     const first = this.chunks[0]
@@ -47,7 +50,7 @@ export class ByteQueue {
       this.advance(first, n)
       return view
     }
-    const out = new Uint8Array(n)
+    const out = scratch === undefined ? new Uint8Array(n) : scratch.subarray(0, n)
     let filled = 0
     while (filled < n) {
       const chunk = this.chunks[0]!
@@ -59,8 +62,16 @@ export class ByteQueue {
     return out
   }
 
+  /** Removes the first `n` bytes without reading them; the caller checks `n <= length`. */
   skip(n: number): void {
-    this.read(n)
+    if (n > this.size) throw new RangeError("ByteQueue.skip past the end")
+    this.size -= n
+    while (n > 0) {
+      const chunk = this.chunks[0]!
+      const part = Math.min(chunk.length - this.offset, n)
+      this.advance(chunk, part)
+      n -= part
+    }
   }
 
   private advance(chunk: Uint8Array, n: number): void {
