@@ -7,6 +7,7 @@
  */
 import { Context, Effect, Layer } from "effect"
 import { MailboxFull } from "../domain/Errors.js"
+import type { RuntimeEvent } from "../domain/Events.js"
 import type { MessageId, Uid } from "../domain/Ids.js"
 import type { Deliverable } from "../domain/Messages.js"
 import { Events } from "./Events.js"
@@ -232,6 +233,14 @@ export const makeMemory = (capacity: number) =>
       b.push(message)
       return undefined
     }
+    /** Removes acked messages; the receipt announcing them, if any were pending. */
+    const settle = (contact: Uid, ids: ReadonlyArray<MessageId>, at: number) => {
+      const acked = boxes.get(contact)?.ack(ids) ?? []
+      const receipts: ReadonlyArray<RuntimeEvent> = acked.length === 0
+        ? []
+        : [{ _tag: "ReceiptReceived", contact, kind: "delivered", ids: acked, at }]
+      return { acked, receipts }
+    }
     return Outbox.of({
       enqueue: withUnsafe(
         (contact: Uid, message: Deliverable) =>
@@ -245,18 +254,12 @@ export const makeMemory = (capacity: number) =>
       ack: withUnsafe(
         (contact: Uid, ids: ReadonlyArray<MessageId>, at: number) =>
           Effect.suspend(() => {
-            const acked = boxes.get(contact)?.ack(ids) ?? []
-            if (acked.length === 0) return Effect.succeed(acked)
-            return Effect.as(
-              events.publish({ _tag: "ReceiptReceived", contact, kind: "delivered", ids: acked, at }),
-              acked
-            )
+            const { acked, receipts } = settle(contact, ids, at)
+            return Effect.as(events.publishAll(receipts), acked)
           }),
-        publishNow &&
-          ((contact: Uid, ids: ReadonlyArray<MessageId>, at: number) => {
-            const acked = boxes.get(contact)?.ack(ids) ?? []
-            if (acked.length > 0) publishNow([{ _tag: "ReceiptReceived", contact, kind: "delivered", ids: acked, at }])
-          })
+        publishNow && ((contact: Uid, ids: ReadonlyArray<MessageId>, at: number) => {
+          publishNow(settle(contact, ids, at).receipts)
+        })
       ),
       requeue: (contact) => Effect.sync(() => boxes.get(contact)?.requeue()),
       depth: (contact) => Effect.sync(() => boxes.get(contact)?.size ?? 0),

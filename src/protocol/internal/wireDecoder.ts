@@ -9,7 +9,7 @@ import { isAscii } from "node:buffer"
 import { endianness } from "node:os"
 import type { GroupId, MessageId } from "../../domain/Ids.js"
 import type { WireMessage } from "../../domain/Messages.js"
-import { MAX_BODY_LENGTH, MAX_IDS, wireIds } from "../../domain/Messages.js"
+import { Bye, MAX_BODY_LENGTH, MAX_IDS, wireIds } from "../../domain/Messages.js"
 import type { NodeBuffer } from "./nodeBuffer.js"
 
 /** `[A-Za-z0-9._:-]` (message ids) and `[0-9a-f]` (group ids) as byte tables. */
@@ -196,7 +196,7 @@ const natural = (buf: NodeBuffer, end: number): number => {
   }
 }
 
-const BYE_REASONS: ReadonlySet<string> = new Set(["shutdown", "duplicate", "removed", "locked"])
+const BYE_REASONS: ReadonlySet<string> = new Set(Bye.fields.reason.literals)
 
 /**
  * Decodes the message in `buf[start, end)` if it is one of the hand-decoded types in a form
@@ -272,7 +272,7 @@ export const decode = (buf: NodeBuffer, start: number, end: number): WireMessage
       const length = strHeader(buf, end)
       if (length < 0 || at + length !== end) return null
       const reason = buf.latin1Slice(at, end)
-      return BYE_REASONS.has(reason) ? { _tag: "Bye", reason: reason as "shutdown" } : null
+      return BYE_REASONS.has(reason) ? { _tag: "Bye", reason: reason as Bye["reason"] } : null
     }
     default:
       return null
