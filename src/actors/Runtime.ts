@@ -107,7 +107,7 @@ export class MessageIds {
     } else if (this.high < MAX_MILLIS) {
       this.high++
       this.low = 0
-      this.prefix = this.millis.toString(16).padStart(12, "0") + this.high.toString(16).padStart(12, "0")
+      this.setPrefix()
     } else {
       this.draw(this.millis + 1) // 2^80 ids in one millisecond: borrow the next one
     }
@@ -126,7 +126,11 @@ export class MessageIds {
     this.high = bytes[at]! * 2 ** 40 + bytes[at + 1]! * 2 ** 32 +
       ((bytes[at + 2]! << 24) >>> 0) + (bytes[at + 3]! << 16) + (bytes[at + 4]! << 8) + bytes[at + 5]!
     this.low = ((bytes[at + 6]! << 24) >>> 0) + (bytes[at + 7]! << 16) + (bytes[at + 8]! << 8) + bytes[at + 9]!
-    this.prefix = millis.toString(16).padStart(12, "0") + this.high.toString(16).padStart(12, "0")
+    this.setPrefix()
+  }
+
+  private setPrefix(): void {
+    this.prefix = this.millis.toString(16).padStart(12, "0") + this.high.toString(16).padStart(12, "0")
   }
 }
 
