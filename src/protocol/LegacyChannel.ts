@@ -113,8 +113,9 @@ const parseTimestamp = (raw: string, fallback: number): number => {
 }
 
 const decodeText = Schema.decodeUnknownEither(V1.TextMessagePayload)
-const MAX_BATCH = 256
 const decodeGroup = Schema.decodeUnknownEither(V1.GroupMessagePayload)
+/** Most messages handed over at once. */
+const MAX_BATCH = 256
 
 const makeChannel = (
   stream: ByteStream,
