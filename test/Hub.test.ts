@@ -201,6 +201,58 @@ describe("hub", () => {
       assert.deepStrictEqual(Chunk.toReadonlyArray(yield* Fiber.join(second)), [3])
     }))
 
+  it.scoped("a waiting take that is interrupted makes way for the take behind it at once", () =>
+    Effect.gen(function*() {
+      const hub = yield* Hub.make<number>(8)
+      const q = yield* hub.subscribe
+      const pair = yield* Effect.fork(Queue.takeBetween(q, 2, 2))
+      yield* settle
+      const single = yield* Effect.fork(Queue.take(q))
+      yield* settle
+      hub.publish(1) // not enough for the first in line, which the second waits behind
+      yield* settle
+      assert.isFalse(yield* isDone(single))
+      yield* Fiber.interrupt(pair)
+      assert.strictEqual(yield* Fiber.join(single), 1)
+    }))
+
+  it.scoped("a fiber that survives the interruption of its take and takes again gets the next event", () =>
+    Effect.gen(function*() {
+      const hub = yield* Hub.make<number>(8)
+      const q = yield* hub.subscribe
+      const got = yield* Deferred.make<number>()
+      const fiber = yield* Effect.fork(Effect.uninterruptible(Effect.gen(function*() {
+        const first = yield* Effect.exit(Effect.interruptible(Queue.take(q)))
+        assert.isTrue(Exit.isInterrupted(first))
+        yield* Deferred.succeed(got, yield* Queue.take(q))
+      })))
+      yield* settle
+      yield* Fiber.interruptFork(fiber)
+      yield* settle
+      hub.publish(1)
+      assert.strictEqual(yield* Deferred.await(got), 1)
+      yield* Fiber.await(fiber)
+    }))
+
+  it.scoped("takes that keep timing out on a quiet subscription leave nothing behind", () =>
+    Effect.gen(function*() {
+      const hub = yield* Hub.make<number>(8)
+      const q = yield* hub.subscribe
+      const polls = yield* Effect.fork(Effect.forEach(
+        Array.from({ length: 50 }, (_, i) => i),
+        () => Effect.option(Effect.timeout(Queue.take(q), "1 second")),
+        { discard: true }
+      ))
+      for (let i = 0; i < 50; i++) {
+        yield* settle
+        yield* TestClock.adjust("1 second")
+      }
+      yield* Fiber.join(polls)
+      hub.publishAll([1, 2])
+      assert.strictEqual(yield* Queue.size(q), 2)
+      assert.deepStrictEqual(yield* taken(q), [1, 2])
+    }))
+
   it.scoped("a take that times out leaves the next event to the next take", () =>
     Effect.gen(function*() {
       const hub = yield* Hub.make<number>(8)

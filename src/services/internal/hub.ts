@@ -8,10 +8,16 @@
  * A woken taker reserves its events instead of receiving them: it removes them from the window
  * only when its fiber runs, so interrupting a waiting take never loses an event.
  *
+ * A waiting take carries no interruption handler (an `Effect.onInterrupt`-style mask around every
+ * wait cost about as much as the wake-up itself). A taker whose fiber was interrupted is found
+ * instead: it is dropped when a publish reaches it and its fiber is done, released when the same
+ * fiber waits again or a take finds its fiber done, and watched (a fiber observer) only while
+ * other takers wait behind it, so that its end hands their events on at once.
+ *
  * @since 2.0.0
  */
 import { Chunk, Effect, Effectable, FiberId, Option, Queue, Stream } from "effect"
-import type { Scope } from "effect"
+import type { Fiber, Scope } from "effect"
 
 const WAITING = 0
 const WOKEN = 1
@@ -22,7 +28,23 @@ const noResume = (_: unknown) => {}
 class Taker<A> {
   state = WAITING
   resume: (effect: Effect.Effect<A | Chunk.Chunk<A>>) => void = noResume
-  constructor(readonly min: number, readonly max: number, readonly single: boolean) {}
+  /** Set while the taker is watched: runs if its fiber ends before it collects. */
+  onEnd: (() => void) | undefined = undefined
+  constructor(
+    readonly fiber: Fiber.RuntimeFiber<unknown, unknown>,
+    readonly min: number,
+    readonly max: number,
+    readonly single: boolean
+  ) {}
+
+  get ended(): boolean {
+    return this.fiber.unsafePoll() !== null
+  }
+}
+
+const remove = <T>(array: Array<T>, item: T): void => {
+  const i = array.indexOf(item)
+  if (i >= 0) array.splice(i, 1)
 }
 
 const dequeueVariance = { _Out: (_: never) => _ }
@@ -43,6 +65,8 @@ export class Subscription<A> extends Effectable.Class<A> implements Queue.Dequeu
   /** Events in the window that woken takers will remove when their fibers run. */
   private reserved = 0
   private waiting: Array<Taker<A>> = []
+  /** Woken takers whose fibers have not collected their events yet. */
+  private woken: Array<Taker<A>> = []
   private shutdownFlag = false
   private shutdownWaiters: Set<(effect: Effect.Effect<void>) => void> | undefined
 
@@ -91,7 +115,13 @@ export class Subscription<A> extends Effectable.Class<A> implements Queue.Dequeu
     this.reserved = 0
     const waiting = this.waiting
     this.waiting = []
+    for (const taker of this.woken) {
+      this.unwatch(taker)
+      taker.state = DONE
+    }
+    this.woken = []
     for (const taker of waiting) {
+      this.unwatch(taker)
       taker.state = DONE
       taker.resume(Effect.interruptWith(id))
     }
@@ -100,9 +130,10 @@ export class Subscription<A> extends Effectable.Class<A> implements Queue.Dequeu
     if (waiters !== undefined) { for (const resume of waiters) resume(Effect.void) }
   }
 
-  readonly size: Effect.Effect<number> = Effect.suspend(() =>
-    this.shutdownFlag ? Effect.interrupt : Effect.succeed(this.len - this.reserved)
-  )
+  readonly size: Effect.Effect<number> = Effect.suspend(() => {
+    this.reap()
+    return this.shutdownFlag ? Effect.interrupt : Effect.succeed(this.len - this.reserved)
+  })
 
   readonly isEmpty: Effect.Effect<boolean> = Effect.map(this.size, (size) => size === 0)
 
@@ -126,6 +157,7 @@ export class Subscription<A> extends Effectable.Class<A> implements Queue.Dequeu
 
   readonly take: Effect.Effect<A> = Effect.suspend(() => {
     if (this.shutdownFlag) return Effect.interrupt
+    this.reap()
     if (this.waiting.length === 0 && this.len > this.reserved) return Effect.succeed(this.shift())
     return this.wait<A>(1, 1, true)
   })
@@ -157,6 +189,7 @@ export class Subscription<A> extends Effectable.Class<A> implements Queue.Dequeu
 
   private pollUpTo(max: number): Effect.Effect<Chunk.Chunk<A>> {
     if (this.shutdownFlag) return Effect.interrupt
+    this.reap()
     const n = this.waiting.length > 0 ? 0 : Math.min(max, this.len - this.reserved)
     return Effect.succeed(n > 0 ? Chunk.unsafeFromArray(this.drain(n)) : emptyChunk)
   }
@@ -164,6 +197,7 @@ export class Subscription<A> extends Effectable.Class<A> implements Queue.Dequeu
   private between(min: number, max: number): Effect.Effect<Chunk.Chunk<A>> {
     if (min <= 0) return this.pollUpTo(max)
     if (this.shutdownFlag) return Effect.interrupt
+    this.reap()
     const available = this.len - this.reserved
     if (this.waiting.length === 0 && available >= min) {
       const n = Math.min(max, available)
@@ -172,59 +206,94 @@ export class Subscription<A> extends Effectable.Class<A> implements Queue.Dequeu
     return this.wait<Chunk.Chunk<A>>(min, max, false)
   }
 
-  /**
-   * The cleanup on interruption is a failure handler around the wait, run uninterruptibly as
-   * `Effect.onInterrupt` would (a canceler returned from the `Effect.async` registration costs
-   * about twice as much per wake-up).
-   */
   private wait<B extends A | Chunk.Chunk<A>>(min: number, max: number, single: boolean): Effect.Effect<B> {
-    const taker = new Taker<A>(min, max, single)
-    return Effect.uninterruptibleMask((restore) =>
-      Effect.catchAllCause(
-        restore(Effect.async<B>((resume) => {
-          taker.resume = resume as (effect: Effect.Effect<A | Chunk.Chunk<A>>) => void
-          this.waiting.push(taker)
-          // An event may have arrived since the caller looked (the fiber can yield in between).
-          this.dispatch()
-        })),
-        (cause) => {
-          this.cancel(taker)
-          return Effect.failCause(cause)
-        }
-      )
-    )
+    return Effect.withFiberRuntime<B>((fiber) => {
+      // This fiber waits again: a taker it left behind was interrupted.
+      this.forget(fiber)
+      const taker = new Taker<A>(fiber, min, max, single)
+      return Effect.async<B>((resume) => {
+        taker.resume = resume as (effect: Effect.Effect<A | Chunk.Chunk<A>>) => void
+        for (const ahead of this.woken) this.watch(ahead)
+        for (const ahead of this.waiting) this.watch(ahead)
+        this.waiting.push(taker)
+        // An event may have arrived since the caller looked (the fiber can yield in between).
+        this.dispatch()
+      })
+    })
   }
 
   private dispatch(): void {
     while (this.waiting.length > 0) {
       const taker = this.waiting[0]!
+      if (taker.ended) {
+        this.waiting.shift()
+        this.unwatch(taker)
+        taker.state = DONE
+        continue
+      }
       if (this.len - this.reserved < taker.min) return
       this.waiting.shift()
       taker.state = WOKEN
       this.reserved += taker.min
+      this.woken.push(taker)
       taker.resume(Effect.suspend(() => this.collect(taker)))
     }
   }
 
   /** Runs on the woken taker's fiber: only now do its events leave the window. */
   private collect(taker: Taker<A>): Effect.Effect<A | Chunk.Chunk<A>> {
+    if (taker.state !== WOKEN) return Effect.interrupt // the subscription was shut down
     taker.state = DONE
-    if (this.shutdownFlag) return Effect.interrupt
+    this.unwatch(taker)
+    remove(this.woken, taker)
     this.reserved -= taker.min
     if (taker.single) return Effect.succeed(this.shift())
     return Effect.succeed(Chunk.unsafeFromArray(this.drain(Math.min(taker.max, this.len - this.reserved))))
   }
 
+  /** Releases woken takers whose fibers ended without collecting. */
+  private reap(): void {
+    if (this.woken.length === 0) return
+    for (const taker of this.woken.filter((t) => t.ended)) this.cancel(taker)
+  }
+
+  /** Releases the takers `fiber` left behind (it is waiting again), and those of ended fibers. */
+  private forget(fiber: Fiber.RuntimeFiber<unknown, unknown>): void {
+    if (this.woken.length === 0 && this.waiting.length === 0) return
+    const stale = (t: Taker<A>) => t.fiber === fiber || t.ended
+    for (const taker of [...this.woken.filter(stale), ...this.waiting.filter(stale)]) this.cancel(taker)
+  }
+
+  /** Takes back a taker that will never collect: its place in line, or its reserved events. */
   private cancel(taker: Taker<A>): void {
+    this.unwatch(taker)
     if (taker.state === WAITING) {
-      const i = this.waiting.indexOf(taker)
-      if (i >= 0) this.waiting.splice(i, 1)
-      if (i === 0) this.dispatch()
-    } else if (taker.state === WOKEN && !this.shutdownFlag) {
-      this.reserved -= taker.min
-      this.dispatch()
+      const first = this.waiting[0] === taker
+      remove(this.waiting, taker)
+      taker.state = DONE
+      if (first) this.dispatch()
+    } else if (taker.state === WOKEN) {
+      remove(this.woken, taker)
+      taker.state = DONE
+      if (!this.shutdownFlag) {
+        this.reserved -= taker.min
+        this.dispatch()
+      }
     }
-    taker.state = DONE
+  }
+
+  /** Others wait behind `taker`: if its fiber ends first, it must make way at once. */
+  private watch(taker: Taker<A>): void {
+    if (taker.onEnd !== undefined) return
+    const onEnd = () => this.cancel(taker)
+    taker.onEnd = onEnd
+    taker.fiber.addObserver(onEnd)
+  }
+
+  private unwatch(taker: Taker<A>): void {
+    if (taker.onEnd === undefined) return
+    taker.fiber.removeObserver(taker.onEnd)
+    taker.onEnd = undefined
   }
 
   private push(a: A): void {
