@@ -345,7 +345,8 @@ export class Link {
     if (this.flushScheduled || this.ended !== undefined) return
     if (!this.flushedThisTurn) {
       this.flushedThisTurn = true
-      this.deps.scheduler.scheduleTask(this.turnOver, 0)
+      // The scheduler runs a turn's fiber tasks in one microtask: the turn is over after it.
+      queueMicrotask(this.turnOver)
       return this.flushTask()
     }
     this.flushScheduled = true
@@ -380,6 +381,7 @@ export class Link {
   private flush(): void {
     const channel = this.channel
     while (this.ended === undefined) {
+      if (this.control.length === 0 && this.acks.length === 0 && !(this.dataAllowed && this.cursor.ready() > 0)) return
       const control = this.control
       const batch = control.length <= this.batchSize ? control.splice(0) : control.splice(0, this.batchSize)
       if (this.acks.length > 0) {

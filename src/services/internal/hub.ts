@@ -25,13 +25,15 @@ const DONE = 2
 
 const noResume = (_: unknown) => {}
 
+type AnyFiber = Fiber.RuntimeFiber<unknown, unknown>
+
 class Taker<A> {
   state = WAITING
   resume: (effect: Effect.Effect<A | Chunk.Chunk<A>>) => void = noResume
   /** Set while the taker is watched: runs if its fiber ends before it collects. */
   onEnd: (() => void) | undefined = undefined
   constructor(
-    readonly fiber: Fiber.RuntimeFiber<unknown, unknown>,
+    readonly fiber: AnyFiber,
     readonly min: number,
     readonly max: number,
     readonly single: boolean
@@ -155,11 +157,11 @@ export class Subscription<A> extends Effectable.Class<A> implements Queue.Dequeu
     })
   })
 
-  readonly take: Effect.Effect<A> = Effect.suspend(() => {
+  readonly take: Effect.Effect<A> = Effect.withFiberRuntime((fiber) => {
     if (this.shutdownFlag) return Effect.interrupt
     this.reap()
     if (this.waiting.length === 0 && this.len > this.reserved) return Effect.succeed(this.shift())
-    return this.wait<A>(1, 1, true)
+    return this.wait<A>(fiber, 1, 1, true)
   })
 
   readonly takeAll: Effect.Effect<Chunk.Chunk<A>> = Effect.suspend(() => this.pollUpTo(Number.POSITIVE_INFINITY))
@@ -175,10 +177,12 @@ export class Subscription<A> extends Effectable.Class<A> implements Queue.Dequeu
    */
   takeBetween(min: number, max: number): Effect.Effect<Chunk.Chunk<A>> {
     if (max < min) return Effect.succeed(emptyChunk)
-    if (min <= this.windowCapacity) return Effect.suspend(() => this.between(min, max))
+    if (min <= this.windowCapacity) return Effect.withFiberRuntime((fiber) => this.between(fiber, min, max))
     const gather = (acc: Chunk.Chunk<A>): Effect.Effect<Chunk.Chunk<A>> =>
       Effect.flatMap(
-        Effect.suspend(() => this.between(Math.min(min - acc.length, this.windowCapacity), max - acc.length)),
+        Effect.withFiberRuntime<Chunk.Chunk<A>>((fiber) =>
+          this.between(fiber, Math.min(min - acc.length, this.windowCapacity), max - acc.length)
+        ),
         (chunk) => {
           const all = Chunk.appendAll(acc, chunk)
           return all.length >= min ? Effect.succeed(all) : gather(all)
@@ -194,7 +198,7 @@ export class Subscription<A> extends Effectable.Class<A> implements Queue.Dequeu
     return Effect.succeed(n > 0 ? Chunk.unsafeFromArray(this.drain(n)) : emptyChunk)
   }
 
-  private between(min: number, max: number): Effect.Effect<Chunk.Chunk<A>> {
+  private between(fiber: AnyFiber, min: number, max: number): Effect.Effect<Chunk.Chunk<A>> {
     if (min <= 0) return this.pollUpTo(max)
     if (this.shutdownFlag) return Effect.interrupt
     this.reap()
@@ -203,22 +207,25 @@ export class Subscription<A> extends Effectable.Class<A> implements Queue.Dequeu
       const n = Math.min(max, available)
       return Effect.succeed(n > 0 ? Chunk.unsafeFromArray(this.drain(n)) : emptyChunk)
     }
-    return this.wait<Chunk.Chunk<A>>(min, max, false)
+    return this.wait<Chunk.Chunk<A>>(fiber, min, max, false)
   }
 
-  private wait<B extends A | Chunk.Chunk<A>>(min: number, max: number, single: boolean): Effect.Effect<B> {
-    return Effect.withFiberRuntime<B>((fiber) => {
-      // This fiber waits again: a taker it left behind was interrupted.
-      this.forget(fiber)
-      const taker = new Taker<A>(fiber, min, max, single)
-      return Effect.async<B>((resume) => {
-        taker.resume = resume as (effect: Effect.Effect<A | Chunk.Chunk<A>>) => void
-        for (const ahead of this.woken) this.watch(ahead)
-        for (const ahead of this.waiting) this.watch(ahead)
-        this.waiting.push(taker)
-        // An event may have arrived since the caller looked (the fiber can yield in between).
-        this.dispatch()
-      })
+  /** `fiber` waits (it runs this): a taker it left behind was interrupted. */
+  private wait<B extends A | Chunk.Chunk<A>>(
+    fiber: AnyFiber,
+    min: number,
+    max: number,
+    single: boolean
+  ): Effect.Effect<B> {
+    this.forget(fiber)
+    const taker = new Taker<A>(fiber, min, max, single)
+    return Effect.async<B>((resume) => {
+      taker.resume = resume as (effect: Effect.Effect<A | Chunk.Chunk<A>>) => void
+      for (const ahead of this.woken) this.watch(ahead)
+      for (const ahead of this.waiting) this.watch(ahead)
+      this.waiting.push(taker)
+      // An event may have arrived since the caller looked (the fiber can yield in between).
+      this.dispatch()
     })
   }
 
@@ -258,7 +265,7 @@ export class Subscription<A> extends Effectable.Class<A> implements Queue.Dequeu
   }
 
   /** Releases the takers `fiber` left behind (it is waiting again), and those of ended fibers. */
-  private forget(fiber: Fiber.RuntimeFiber<unknown, unknown>): void {
+  private forget(fiber: AnyFiber): void {
     if (this.woken.length === 0 && this.waiting.length === 0) return
     const stale = (t: Taker<A>) => t.fiber === fiber || t.ended
     for (const taker of [...this.woken.filter(stale), ...this.waiting.filter(stale)]) this.cancel(taker)
