@@ -158,13 +158,14 @@ export const make = Effect.gen(function*() {
   const outbox = yield* Outbox
   const contacts = yield* ContactBook
   const events = yield* Events
+  const clock = yield* Effect.clock
 
   const send = (
     contact: Uid,
     body: string,
     options?: SendOptions
   ): Effect.Effect<Text, MailboxFull | ContactError | InvalidInput> =>
-    Effect.clockWith((clock): Effect.Effect<Text, MailboxFull | ContactError | InvalidInput> => {
+    Effect.suspend((): Effect.Effect<Text, MailboxFull | ContactError | InvalidInput> => {
       if (contacts.unsafeGet(contact) === undefined) return new ContactError({ reason: "NotFound", detail: contact })
       if (body.length === 0 || body.length > MAX_BODY_LENGTH) {
         return new InvalidInput({ detail: `a message is 1 to ${MAX_BODY_LENGTH} characters` })

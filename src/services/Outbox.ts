@@ -107,7 +107,8 @@ export class Box {
     let end = this.head + 1
     let bytes = this.ready[this.head]!.body.length
     while (end < limit && bytes + this.ready[end]!.body.length <= maxBytes) bytes += this.ready[end++]!.body.length
-    const taken = this.ready.slice(this.head, end)
+    // Taking everything hands over the array itself.
+    const taken = this.head === 0 && end === this.ready.length ? this.ready : this.ready.slice(this.head, end)
     this.head = end
     if (this.head === this.ready.length) {
       this.ready = []

@@ -235,7 +235,10 @@ export class Link {
     }
     // Acks settle on their own (with the durable store they share a commit with the delivery).
     if (acked !== undefined) this.settleAcks(acked, now)
-    if (delivered !== undefined || read !== undefined || typing !== undefined) {
+    if (read === undefined && typing === undefined && delivered !== undefined && this.idle()) {
+      // Nothing waits and the inbox delivers synchronously: no queue for this batch.
+      this.delivered(this.deps.inbox.deliver.unsafe!(this.deps.contact, delivered, now))
+    } else if (delivered !== undefined || read !== undefined || typing !== undefined) {
       this.deliveries.push({ delivered: delivered ?? [], read: read ?? [], typing, at: now })
       this.updateReading()
       this.deliverNext()
@@ -265,6 +268,11 @@ export class Link {
     if (outbox.ack.unsafe !== undefined) return outbox.ack.unsafe(this.uid, ids, now)
     this.settling++
     this.run(Effect.ensuring(outbox.ack(this.uid, ids, now), Effect.sync(this.settled)), () => {})
+  }
+
+  /** Whether a batch of messages can be delivered at once, synchronously and in order. */
+  private idle(): boolean {
+    return this.deliveries.length === 0 && !this.delivering && !this.draining && this.deps.inbox.deliver.unsafe !== undefined
   }
 
   /**
@@ -385,7 +393,8 @@ export class Link {
       const control = this.control
       const batch = control.length <= this.batchSize ? control.splice(0) : control.splice(0, this.batchSize)
       if (this.acks.length > 0) {
-        for (const ids of Arr.chunksOf(this.acks, MAX_IDS)) batch.push({ _tag: "Ack", ids })
+        if (this.acks.length <= MAX_IDS) batch.push({ _tag: "Ack", ids: this.acks })
+        else for (const ids of Arr.chunksOf(this.acks, MAX_IDS)) batch.push({ _tag: "Ack", ids })
         this.acks = []
         if (this.ackFlush !== undefined) {
           // They ride on this flush: the event loop need not come back for them.
