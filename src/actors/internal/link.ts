@@ -272,7 +272,8 @@ export class Link {
 
   /** Whether a batch of messages can be delivered at once, synchronously and in order. */
   private idle(): boolean {
-    return this.deliveries.length === 0 && !this.delivering && !this.draining && this.deps.inbox.deliver.unsafe !== undefined
+    return this.deliveries.length === 0 && !this.delivering && !this.draining &&
+      this.deps.inbox.deliver.unsafe !== undefined
   }
 
   /**
