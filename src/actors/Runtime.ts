@@ -10,6 +10,7 @@ import { randomBytes } from "node:crypto"
 import type { MailboxFull, NotConnected } from "../domain/Errors.js"
 import { ContactError, InvalidInput } from "../domain/Errors.js"
 import type { LinkHealth, RuntimeEvent } from "../domain/Events.js"
+import * as Held from "../domain/Held.js"
 import type { MessageId, Uid } from "../domain/Ids.js"
 import { MessageId as MessageIdSchema } from "../domain/Ids.js"
 import type { Text } from "../domain/Messages.js"
@@ -177,12 +178,7 @@ export const make = Effect.gen(function*() {
       if (options?.expiresAt !== undefined && !(options.expiresAt > sentAt)) {
         return new InvalidInput({ detail: "the expiry must be in the future" })
       }
-      const message: Text = {
-        _tag: "Text",
-        id: (options?.id as MessageId | undefined) ?? newMessageId(sentAt),
-        body,
-        sentAt
-      }
+      const message = Held.text((options?.id as MessageId | undefined) ?? newMessageId(sentAt), body, sentAt)
       const enqueueNow = outbox.enqueue.unsafe
       if (enqueueNow !== undefined && options?.expiresAt === undefined) {
         const full = enqueueNow(contact, message)

@@ -7,6 +7,7 @@
 import { Context, Effect, Layer } from "effect"
 import type { Contact } from "../domain/Contact.js"
 import type { MessageReceived, RuntimeEvent } from "../domain/Events.js"
+import * as Held from "../domain/Held.js"
 import type { MessageId, Uid } from "../domain/Ids.js"
 import type { Deliverable } from "../domain/Messages.js"
 import { Events } from "./Events.js"
@@ -61,7 +62,7 @@ export const receivedEvent = (contact: Uid, message: Deliverable, receivedAt: nu
       receivedAt,
       groupId: message.groupId
     }
-    : { _tag: "MessageReceived", contact, id: message.id, body: message.body, sentAt: message.sentAt, receivedAt }
+    : Held.messageReceived(contact, message.id, message.body, message.sentAt, receivedAt)
 
 const RECENT_IDS = 10_000
 

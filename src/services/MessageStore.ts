@@ -14,6 +14,7 @@ import { Array as Arr, Clock, Context, Effect, Layer, Option, Schedule } from "e
 import type { Contact } from "../domain/Contact.js"
 import { MailboxFull } from "../domain/Errors.js"
 import type { MessageReceived } from "../domain/Events.js"
+import * as Held from "../domain/Held.js"
 import type { HistoryEntry, MessageStatus, PendingMessage, UnreadCounts } from "../domain/History.js"
 import type { GroupId, MessageId, Uid } from "../domain/Ids.js"
 import type { Deliverable } from "../domain/Messages.js"
@@ -221,7 +222,7 @@ export const make = (options: { readonly capacity: number }) =>
                   WHERE contact = ${contact} AND outgoing = 1 AND pending = 1 AND ${sql.in("id", part)}`
               }
             }),
-            () => [{ _tag: "ReceiptReceived", contact, kind: "delivered", ids: acked, at }]
+            () => [Held.receiptReceived(contact, "delivered", acked, at)]
           ).pipe(Effect.orDie)
           for (const id of acked) forgetMessage(contact, id)
           return acked
@@ -309,7 +310,7 @@ export const make = (options: { readonly capacity: number }) =>
                   AND ${sql.in("id", part)}`
               }
             }),
-            () => [{ _tag: "ReceiptReceived", contact: contact.uid, kind, ids, at }]
+            () => [Held.receiptReceived(contact.uid, kind, ids, at)]
           ).pipe(Effect.orDie)
         })
     })

@@ -8,6 +8,7 @@
 import { Context, Effect, Layer } from "effect"
 import { MailboxFull } from "../domain/Errors.js"
 import type { RuntimeEvent } from "../domain/Events.js"
+import * as Held from "../domain/Held.js"
 import type { MessageId, Uid } from "../domain/Ids.js"
 import type { Deliverable } from "../domain/Messages.js"
 import { Events } from "./Events.js"
@@ -239,7 +240,7 @@ export const makeMemory = (capacity: number) =>
       const acked = boxes.get(contact)?.ack(ids) ?? []
       const receipts: ReadonlyArray<RuntimeEvent> = acked.length === 0
         ? []
-        : [{ _tag: "ReceiptReceived", contact, kind: "delivered", ids: acked, at }]
+        : [Held.receiptReceived(contact, "delivered", acked, at)]
       return { acked, receipts }
     }
     return Outbox.of({
