@@ -18,8 +18,14 @@ const LARGE_COUNT = Number(process.env.BENCH_LARGE_COUNT ?? 1_000)
 const TRIALS = Number(process.env.BENCH_TRIALS ?? 5)
 const RTT_SAMPLES = Number(process.env.BENCH_RTT_SAMPLES ?? 2_000)
 const CONNECT_SAMPLES = Number(process.env.BENCH_CONNECT_SAMPLES ?? 30)
-/** Every contender gets the same warm-up before a timed phase: latency is measured in steady state. */
-const WARMUP_ROUND_TRIPS = 2_000
+/**
+ * Every contender gets the same warm-up before a latency phase, in windows of round trips, until
+ * two consecutive windows' medians agree within 3% (at least two windows, at most twenty): latency
+ * is measured in steady state. After the collection that starts the phase, a runtime that allocates
+ * more takes longer to settle (Jarvis: ~4,000-6,000 round trips, secret-stream ~2,000).
+ */
+const WARMUP_WINDOW = 1_000
+const WARMUP_WINDOWS = 20
 const WARMUP_CONNECTS = 30
 
 interface Result {
@@ -47,6 +53,29 @@ const timed = async (f: () => Promise<void>) => {
   return performance.now() - start
 }
 
+/** `count` timings of `f`, one at a time. Warm-up and measurement share it (and its optimized code). */
+const sample = async (f: () => Promise<void>, count: number): Promise<Array<number>> => {
+  const times: Array<number> = []
+  for (let i = 0; i < count; i++) times.push(await timed(f))
+  return times
+}
+
+/**
+ * Warms up with `f` in windows until its latency settles (see WARMUP_WINDOW), then takes
+ * `count` timings; also returns how many warm-up calls it took.
+ */
+const settledSample = async (f: () => Promise<void>, count: number) => {
+  let previous = Number.POSITIVE_INFINITY
+  let warmUp = 0
+  for (let window = 1; window <= WARMUP_WINDOWS; window++) {
+    const current = median(await sample(f, WARMUP_WINDOW))
+    warmUp += WARMUP_WINDOW
+    if (window > 1 && Math.abs(current - previous) <= previous * 0.03) break
+    previous = current
+  }
+  return { warmUp, times: await sample(f, count) }
+}
+
 const measure = async (contender: Contender): Promise<Result> => {
   const pair = await contender.open()
   await pair.blast(Math.min(5_000, SMALL_COUNT), SMALL)
@@ -60,14 +89,13 @@ const measure = async (contender: Contender): Promise<Result> => {
     large.push((LARGE_COUNT * LARGE) / 1e3 / (await timed(() => pair.blast(LARGE_COUNT, LARGE))))
   }
   collect()
-  for (let i = 0; i < WARMUP_ROUND_TRIPS; i++) await pair.roundTrip(SMALL)
-  const rtts: Array<number> = []
-  for (let i = 0; i < RTT_SAMPLES; i++) rtts.push(await timed(() => pair.roundTrip(SMALL)))
-  const pings: Array<number> = []
+  const roundTrips = await settledSample(() => pair.roundTrip(SMALL), RTT_SAMPLES)
+  const rtts = roundTrips.times
+  console.error(`    round trips settled after ${roundTrips.warmUp.toLocaleString()} warm-up round trips`)
+  let pings: Array<number> = []
   if (pair.ping !== undefined) {
     collect()
-    for (let i = 0; i < WARMUP_ROUND_TRIPS; i++) await pair.ping()
-    for (let i = 0; i < RTT_SAMPLES; i++) pings.push(await timed(pair.ping))
+    pings = (await settledSample(pair.ping, RTT_SAMPLES)).times
   }
   await pair.close()
   collect()
