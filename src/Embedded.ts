@@ -76,6 +76,8 @@ export const layer = (
     readonly contacts?: ReadonlyArray<Contact> | undefined
     /** Replaces the in-memory inbox (which publishes events and deduplicates recent ids). */
     readonly inbox?: Layer.Layer<InboxModule.Inbox, never, Events> | undefined
+    /** Replaces the in-memory outbox (e.g. to simulate a store that is slow to settle acks). */
+    readonly outbox?: Layer.Layer<OutboxModule.Outbox, never, Events> | undefined
   }
 ): Layer.Layer<EmbeddedServices, TransportError> =>
   runtimeOver(
@@ -84,7 +86,7 @@ export const layer = (
       ContactBookModule.layerMemory(options.contacts ?? []),
       Layer.provideMerge(
         Layer.merge(
-          OutboxModule.layerMemory(options.settings?.mailboxCapacity ?? defaults.mailboxCapacity),
+          options.outbox ?? OutboxModule.layerMemory(options.settings?.mailboxCapacity ?? defaults.mailboxCapacity),
           options.inbox ?? InboxModule.layerMemory
         ),
         EventsModule.layer

@@ -4,8 +4,10 @@ import type { MessageId } from "../src/domain/Ids.js"
 import type { WireMessage } from "../src/domain/Messages.js"
 import type { ByteStream } from "../src/protocol/ByteStream.js"
 import type { Channel } from "../src/protocol/Channel.js"
+import type { Events } from "../src/services/Events.js"
 import { Inbox } from "../src/services/Inbox.js"
 import * as MemoryTransport from "../src/services/MemoryTransport.js"
+import * as OutboxModule from "../src/services/Outbox.js"
 import type { TransportShape } from "../src/services/Transport.js"
 import { contactOf, makeIdentity, scriptedPeer, startNode } from "./support/node.js"
 
@@ -48,7 +50,10 @@ const receiveUntil = (link: Channel, done: (got: ReadonlyArray<WireMessage>) => 
     return got
   })
 
-const aliceAndScripted = (options: { readonly inbox?: Layer.Layer<Inbox> } = {}) =>
+const aliceAndScripted = (
+  options: { readonly inbox?: Layer.Layer<Inbox>; readonly outbox?: Layer.Layer<OutboxModule.Outbox, never, Events> } =
+    {}
+) =>
   Effect.gen(function*() {
     const network = yield* MemoryTransport.make
     const a = makeIdentity("alice", 5001)
@@ -59,7 +64,8 @@ const aliceAndScripted = (options: { readonly inbox?: Layer.Layer<Inbox> } = {})
       identity: a,
       contacts: [contactOf(s, HOST)],
       transport,
-      inbox: options.inbox
+      inbox: options.inbox,
+      outbox: options.outbox
     })
     const link = yield* Queue.take(links)
     yield* settle
@@ -148,6 +154,40 @@ describe("a link's writes and reads", () => {
       assert.isAbove(seen.reading.length, 1)
       seen.reading.forEach((reading, i) => assert.strictEqual(reading, i % 2 === 1))
       assert.isTrue(seen.reading.at(-1))
+    }))
+
+  it.scoped("reading pauses while acks wait for a slow outbox (a store settling them) and resumes as they settle", () =>
+    Effect.gen(function*() {
+      const gate = yield* Deferred.make<void>()
+      // The in-memory outbox whose acks wait at the gate, as a durable store's commit would.
+      const slow = Layer.effect(
+        OutboxModule.Outbox,
+        Effect.map(OutboxModule.makeMemory(1000), (inner) => ({
+          ...inner,
+          ack: (contact: Parameters<typeof inner.ack>[0], ids: ReadonlyArray<MessageId>, at: number) =>
+            Effect.zipRight(Deferred.await(gate), inner.ack(contact, ids, at))
+        }))
+      )
+      const { alice, link, peer, seen } = yield* aliceAndScripted({ outbox: slow })
+      const events = yield* alice.events.subscribe
+      const bodies = Array.from({ length: 40 }, (_, i) => `m${i}`)
+      const sent = yield* Effect.forEach(bodies, (body) => alice.runtime.send(peer, body))
+      yield* receiveUntil(link, (got) => got.length === 40)
+      // Each ack in a write of its own, a turn apart, as a peer acknowledges what it stores.
+      for (const message of sent) {
+        yield* link.send([{ _tag: "Ack", ids: [message.id] }])
+        yield* nextTurn
+      }
+      yield* settle
+      assert.deepStrictEqual(seen.reading, [false], "reading paused once 16 acks were settling")
+      assert.strictEqual((yield* alice.runtime.health(peer)).queueDepth, 40, "nothing settled yet")
+      yield* Deferred.succeed(gate, undefined)
+      yield* settle
+      assert.isTrue(seen.reading.at(-1), "reading again")
+      assert.strictEqual((yield* alice.runtime.health(peer)).queueDepth, 0)
+      const receipts = Chunk.toReadonlyArray(yield* Queue.takeAll(events))
+        .flatMap((e) => (e._tag === "ReceiptReceived" ? e.ids : []))
+      assert.deepStrictEqual(receipts, sent.map((m) => m.id), "every ack settled, once, in order")
     }))
 
   it.scoped("what arrives before a Bye in the same batch is still delivered", () =>

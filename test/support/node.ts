@@ -17,6 +17,7 @@ import { Events } from "../../src/services/Events.js"
 import type { UnlockedIdentity } from "../../src/services/Identity.js"
 import { Profile } from "../../src/services/Identity.js"
 import type { Inbox } from "../../src/services/Inbox.js"
+import type { Outbox } from "../../src/services/Outbox.js"
 import type { RuntimeSettings } from "../../src/services/RuntimeConfig.js"
 import type { TransportShape } from "../../src/services/Transport.js"
 import { Transport } from "../../src/services/Transport.js"
@@ -65,6 +66,8 @@ export interface NodeOptions {
   readonly settings?: Partial<RuntimeSettings>
   /** Replaces the in-memory inbox (e.g. to inject a failure). */
   readonly inbox?: Layer.Layer<Inbox, never, Events> | undefined
+  /** Replaces the in-memory outbox. */
+  readonly outbox?: Layer.Layer<Outbox, never, Events> | undefined
 }
 
 /** Builds a whole node in the current scope and returns its services. */
@@ -75,7 +78,8 @@ export const startNode = (options: NodeOptions) =>
       contacts: options.contacts,
       transport: Layer.succeed(Transport, options.transport),
       settings: { bindAddress: "127.0.0.1", ...options.settings },
-      inbox: options.inbox
+      inbox: options.inbox,
+      outbox: options.outbox
     }))
     return {
       identity: options.identity,

@@ -267,6 +267,7 @@ export class Link {
     const { outbox } = this.deps
     if (outbox.ack.unsafe !== undefined) return outbox.ack.unsafe(this.uid, ids, now)
     this.settling++
+    this.updateReading()
     this.run(Effect.ensuring(outbox.ack(this.uid, ids, now), Effect.sync(this.settled)), () => {})
   }
 
