@@ -12,7 +12,9 @@
  * wait cost about as much as the wake-up itself). A taker whose fiber was interrupted is found
  * instead: it is dropped when a publish reaches it and its fiber is done, released when the same
  * fiber waits again or a take finds its fiber done, and watched (a fiber observer) only while
- * other takers wait behind it, so that its end hands their events on at once.
+ * other takers wait behind it, so that its end hands their events on at once. (A fiber that goes
+ * on after its take was interrupted — an interruptible take inside an uninterruptible region —
+ * keeps what it was woken for until it takes again or ends.)
  *
  * @since 2.0.0
  */
