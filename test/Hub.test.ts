@@ -352,6 +352,64 @@ describe("hub", () => {
     { maxLength: 80 }
   )
 
+  const takerOps = fc.array(
+    fc.oneof(
+      fc.record({ op: fc.constant("publish" as const), count: fc.integer({ min: 1, max: 3 }) }),
+      fc.record({ op: fc.constant("take" as const), min: fc.integer({ min: 1, max: 3 }), extra: fc.nat(2) }),
+      fc.record({ op: fc.constant("interrupt" as const), which: fc.nat() }),
+      fc.record({ op: fc.constant("settle" as const) })
+    ),
+    { maxLength: 40 }
+  )
+
+  it.effect.prop(
+    "takers that wait, are woken and are interrupted in any order lose and duplicate no event",
+    [takerOps],
+    ([script]) =>
+      Effect.gen(function*() {
+        const hub = yield* Hub.make<number>(1_000)
+        const q = yield* hub.subscribe
+        let next = 0
+        let most = 0
+        const takers: Array<Fiber.RuntimeFiber<ReadonlyArray<number>>> = []
+        for (const step of script) {
+          switch (step.op) {
+            case "publish":
+              for (let i = 0; i < step.count; i++) hub.publish(next++)
+              break
+            case "take":
+              most += step.min + step.extra
+              takers.push(
+                yield* Effect.fork(Effect.map(
+                  Queue.takeBetween(q, step.min, step.min + step.extra),
+                  Chunk.toReadonlyArray
+                ))
+              )
+              break
+            case "interrupt":
+              if (takers.length > 0) yield* Fiber.interruptFork(takers[step.which % takers.length]!)
+              break
+            case "settle":
+              yield* settle
+          }
+        }
+        // Enough events for every taker still waiting, then everything is accounted for.
+        for (let i = 0; i < most; i++) hub.publish(next++)
+        const got: Array<number> = []
+        for (const taker of takers) {
+          const exit = yield* Fiber.await(taker)
+          if (Exit.isSuccess(exit)) {
+            const values = exit.value
+            values.forEach((v, i) => i > 0 && assert.isAbove(v, values[i - 1]!))
+            got.push(...values)
+          }
+        }
+        got.push(...(yield* taken(q)))
+        assert.deepStrictEqual([...got].sort((a, b) => a - b), Array.from({ length: next }, (_, i) => i))
+      }).pipe(Effect.scoped),
+    { fastCheck: { numRuns: 200 } }
+  )
+
   // PubSub.sliding(1) with several subscribers duplicates and loses events (effect 3.22), so it
   // is the reference from capacity 2 on; a plain array per subscriber is the reference throughout.
   it.effect.prop(
