@@ -234,6 +234,39 @@ describe("hub", () => {
       yield* Fiber.await(fiber)
     }))
 
+  it.scoped("readers that do not wait see every event an interrupted take left behind", () =>
+    Effect.gen(function*() {
+      const hub = yield* Hub.make<number>(8)
+      const q = yield* hub.subscribe
+      // A waiting take of an ended fiber holds nothing back from size, takeAll or poll.
+      hub.publishAll([1, 2])
+      yield* Fiber.interrupt(yield* Effect.fork(Queue.takeBetween(q, 3, 3)))
+      assert.strictEqual(yield* Queue.size(q), 2)
+      assert.deepStrictEqual(yield* taken(q), [1, 2])
+
+      // Its interruption handler, on the same fiber, drains what is published meanwhile.
+      const drained = yield* Deferred.make<ReadonlyArray<number>>()
+      const handler = Effect.zipRight(
+        Effect.sync(() => hub.publishAll([7, 8])),
+        Effect.flatMap(taken(q), (all) => Deferred.succeed(drained, all))
+      )
+      const waiting = yield* Effect.fork(Effect.onInterrupt(Queue.take(q), () => handler))
+      yield* settle
+      yield* Fiber.interrupt(waiting)
+      assert.deepStrictEqual(yield* Deferred.await(drained), [7, 8])
+
+      // A fiber that goes on after its take was interrupted polls the next event.
+      const polled = yield* Deferred.make<Option.Option<number>>()
+      const going = yield* Effect.fork(Effect.uninterruptible(Effect.gen(function*() {
+        yield* Effect.exit(Effect.interruptible(Queue.take(q)))
+        hub.publish(5)
+        yield* Deferred.succeed(polled, yield* Queue.poll(q))
+      })))
+      yield* settle
+      yield* Fiber.interruptFork(going)
+      assert.deepStrictEqual(yield* Deferred.await(polled), Option.some(5))
+    }))
+
   it.scoped("takes that keep timing out on a quiet subscription leave nothing behind", () =>
     Effect.gen(function*() {
       const hub = yield* Hub.make<number>(8)

@@ -7,10 +7,10 @@
  * completes synchronously (the in-memory services do). Deliveries run one batch at a time, in
  * order; reading pauses while too many batches wait.
  *
- * Writing: the first thing that becomes ready (a send, a Pong) in a turn of Effect's scheduler
- * is written at once (latency); whatever follows in the same turn waits for one flush at its end,
- * a task of the scheduler, so everything the fibers running now queue leaves in one frame and one
- * write (throughput). Acks are delayed like TCP's: they ride on the next flush, or leave on
+ * Writing: the first thing that becomes ready (a send, a Pong) in a turn is written at once
+ * (latency); whatever follows in the same turn — the rest of this run and the microtasks already
+ * queued, such as fibers woken before it — waits for one flush, a task of Effect's scheduler, so
+ * what the fibers running now queue leaves in one frame and one write (throughput). Acks are delayed like TCP's: they ride on the next flush, or leave on
  * their own once the event loop has run everything ready in this turn (`setImmediate`), so the
  * reply an application sends to what it just received carries the ack instead of following it.
  * Congestion stops the flush until the transport drains. Keepalive pings,
@@ -234,7 +234,10 @@ export class Link {
       }
     }
     // Acks settle on their own (with the durable store they share a commit with the delivery).
-    if (acked !== undefined) this.settleAcks(acked, now)
+    if (acked !== undefined) {
+      this.settleAcks(acked, now)
+      this.updateReading() // a slow store settling the peer's acks holds reading back too
+    }
     if (read === undefined && typing === undefined && delivered !== undefined && this.idle()) {
       // Nothing waits and the inbox delivers synchronously: no queue for this batch.
       this.delivered(this.deps.inbox.deliver.unsafe!(this.deps.contact, delivered, now))
@@ -267,13 +270,12 @@ export class Link {
     const { outbox } = this.deps
     if (outbox.ack.unsafe !== undefined) return outbox.ack.unsafe(this.uid, ids, now)
     this.settling++
-    this.updateReading()
     this.run(Effect.ensuring(outbox.ack(this.uid, ids, now), Effect.sync(this.settled)), () => {})
   }
 
   /** Whether a batch of messages can be delivered at once, synchronously and in order. */
   private idle(): boolean {
-    return this.deliveries.length === 0 && !this.delivering && !this.draining &&
+    return this.ended === undefined && this.deliveries.length === 0 && !this.delivering && !this.draining &&
       this.deps.inbox.deliver.unsafe !== undefined
   }
 
@@ -355,7 +357,9 @@ export class Link {
     if (this.flushScheduled || this.ended !== undefined) return
     if (!this.flushedThisTurn) {
       this.flushedThisTurn = true
-      // The scheduler runs a turn's fiber tasks in one microtask: the turn is over after it.
+      // The turn ends with this microtask: the rest of this run and the microtasks queued before
+      // it (fibers woken earlier; Effect drains each fiber's tasks in a microtask of its own)
+      // share the coalesced flush.
       queueMicrotask(this.turnOver)
       return this.flushTask()
     }

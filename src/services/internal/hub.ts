@@ -9,17 +9,16 @@
  * only when its fiber runs, so interrupting a waiting take never loses an event.
  *
  * A waiting take carries no interruption handler (an `Effect.onInterrupt`-style mask around every
- * wait cost about as much as the wake-up itself). A taker whose fiber was interrupted is found
- * instead: it is dropped when a publish reaches it and its fiber is done, released when the same
- * fiber waits again or a take finds its fiber done, and watched (a fiber observer) only while
- * other takers wait behind it, so that its end hands their events on at once. (A fiber that goes
- * on after its take was interrupted — an interruptible take inside an uninterruptible region —
- * keeps what it was woken for until it takes again or ends.)
+ * wait cost about as much as the wake-up itself). The taker of an interrupted fiber is recognised
+ * instead — stale: its fiber was interrupted while the take was interruptible, or has ended — and
+ * released: skipped by a publish, and dropped whenever the subscription is read (take, poll,
+ * size) or its fiber waits again. While other takers wait behind it, a taker is also watched (a
+ * fiber observer), so that its fiber's end hands their events on at once.
  *
  * @since 2.0.0
  */
-import { Chunk, Effect, Effectable, FiberId, Option, Queue, Stream } from "effect"
-import type { Fiber, Scope } from "effect"
+import { Cause, Chunk, Effect, Effectable, FiberId, FiberRef, Option, Queue, RuntimeFlags, Stream } from "effect"
+import type { Fiber, FiberStatus, Scope } from "effect"
 
 const WAITING = 0
 const WOKEN = 1
@@ -36,13 +35,17 @@ class Taker<A> {
   onEnd: (() => void) | undefined = undefined
   constructor(
     readonly fiber: AnyFiber,
+    /** Whether the take could be interrupted (it is then stale once its fiber is). */
+    readonly interruptible: boolean,
     readonly min: number,
     readonly max: number,
     readonly single: boolean
   ) {}
 
-  get ended(): boolean {
-    return this.fiber.unsafePoll() !== null
+  /** Its fiber will never collect: it was interrupted in an interruptible take, or has ended. */
+  get stale(): boolean {
+    return this.fiber.unsafePoll() !== null ||
+      (this.interruptible && !Cause.isEmpty(this.fiber.getFiberRef(FiberRef.interruptedCause)))
   }
 }
 
@@ -159,11 +162,11 @@ export class Subscription<A> extends Effectable.Class<A> implements Queue.Dequeu
     })
   })
 
-  readonly take: Effect.Effect<A> = Effect.withFiberRuntime((fiber) => {
+  readonly take: Effect.Effect<A> = Effect.withFiberRuntime((fiber, status) => {
     if (this.shutdownFlag) return Effect.interrupt
     this.reap()
     if (this.waiting.length === 0 && this.len > this.reserved) return Effect.succeed(this.shift())
-    return this.wait<A>(fiber, 1, 1, true)
+    return this.wait<A>(fiber, status, 1, 1, true)
   })
 
   readonly takeAll: Effect.Effect<Chunk.Chunk<A>> = Effect.suspend(() => this.pollUpTo(Number.POSITIVE_INFINITY))
@@ -179,11 +182,13 @@ export class Subscription<A> extends Effectable.Class<A> implements Queue.Dequeu
    */
   takeBetween(min: number, max: number): Effect.Effect<Chunk.Chunk<A>> {
     if (max < min) return Effect.succeed(emptyChunk)
-    if (min <= this.windowCapacity) return Effect.withFiberRuntime((fiber) => this.between(fiber, min, max))
+    if (min <= this.windowCapacity) {
+      return Effect.withFiberRuntime((fiber, status) => this.between(fiber, status, min, max))
+    }
     const gather = (acc: Chunk.Chunk<A>): Effect.Effect<Chunk.Chunk<A>> =>
       Effect.flatMap(
-        Effect.withFiberRuntime<Chunk.Chunk<A>>((fiber) =>
-          this.between(fiber, Math.min(min - acc.length, this.windowCapacity), max - acc.length)
+        Effect.withFiberRuntime<Chunk.Chunk<A>>((fiber, status) =>
+          this.between(fiber, status, Math.min(min - acc.length, this.windowCapacity), max - acc.length)
         ),
         (chunk) => {
           const all = Chunk.appendAll(acc, chunk)
@@ -200,7 +205,12 @@ export class Subscription<A> extends Effectable.Class<A> implements Queue.Dequeu
     return Effect.succeed(n > 0 ? Chunk.unsafeFromArray(this.drain(n)) : emptyChunk)
   }
 
-  private between(fiber: AnyFiber, min: number, max: number): Effect.Effect<Chunk.Chunk<A>> {
+  private between(
+    fiber: AnyFiber,
+    status: FiberStatus.Running,
+    min: number,
+    max: number
+  ): Effect.Effect<Chunk.Chunk<A>> {
     if (min <= 0) return this.pollUpTo(max)
     if (this.shutdownFlag) return Effect.interrupt
     this.reap()
@@ -209,22 +219,24 @@ export class Subscription<A> extends Effectable.Class<A> implements Queue.Dequeu
       const n = Math.min(max, available)
       return Effect.succeed(n > 0 ? Chunk.unsafeFromArray(this.drain(n)) : emptyChunk)
     }
-    return this.wait<Chunk.Chunk<A>>(fiber, min, max, false)
+    return this.wait<Chunk.Chunk<A>>(fiber, status, min, max, false)
   }
 
   /** `fiber` waits (it runs this): a taker it left behind was interrupted. */
   private wait<B extends A | Chunk.Chunk<A>>(
     fiber: AnyFiber,
+    status: FiberStatus.Running,
     min: number,
     max: number,
     single: boolean
   ): Effect.Effect<B> {
     this.forget(fiber)
-    const taker = new Taker<A>(fiber, min, max, single)
+    const taker = new Taker<A>(fiber, RuntimeFlags.interruptible(status.runtimeFlags), min, max, single)
     return Effect.async<B>((resume) => {
       taker.resume = resume as (effect: Effect.Effect<A | Chunk.Chunk<A>>) => void
-      for (const ahead of this.woken) this.watch(ahead)
-      for (const ahead of this.waiting) this.watch(ahead)
+      // Copies: watching a taker whose fiber has just ended cancels it at once.
+      if (this.woken.length > 0) { for (const ahead of [...this.woken]) this.watch(ahead) }
+      if (this.waiting.length > 0) { for (const ahead of [...this.waiting]) this.watch(ahead) }
       this.waiting.push(taker)
       // An event may have arrived since the caller looked (the fiber can yield in between).
       this.dispatch()
@@ -234,7 +246,7 @@ export class Subscription<A> extends Effectable.Class<A> implements Queue.Dequeu
   private dispatch(): void {
     while (this.waiting.length > 0) {
       const taker = this.waiting[0]!
-      if (taker.ended) {
+      if (taker.stale) {
         this.waiting.shift()
         this.unwatch(taker)
         taker.state = DONE
@@ -260,17 +272,18 @@ export class Subscription<A> extends Effectable.Class<A> implements Queue.Dequeu
     return Effect.succeed(Chunk.unsafeFromArray(this.drain(Math.min(taker.max, this.len - this.reserved))))
   }
 
-  /** Releases woken takers whose fibers ended without collecting. */
+  /** Releases stale takers, woken or waiting. */
   private reap(): void {
-    if (this.woken.length === 0) return
-    for (const taker of this.woken.filter((t) => t.ended)) this.cancel(taker)
+    if (this.woken.length === 0 && this.waiting.length === 0) return
+    const stale = (t: Taker<A>) => t.stale
+    for (const taker of [...this.woken.filter(stale), ...this.waiting.filter(stale)]) this.cancel(taker)
   }
 
-  /** Releases the takers `fiber` left behind (it is waiting again), and those of ended fibers. */
+  /** Releases the takers `fiber` left behind (it is waiting again), and stale ones. */
   private forget(fiber: AnyFiber): void {
     if (this.woken.length === 0 && this.waiting.length === 0) return
-    const stale = (t: Taker<A>) => t.fiber === fiber || t.ended
-    for (const taker of [...this.woken.filter(stale), ...this.waiting.filter(stale)]) this.cancel(taker)
+    const left = (t: Taker<A>) => t.fiber === fiber || t.stale
+    for (const taker of [...this.woken.filter(left), ...this.waiting.filter(left)]) this.cancel(taker)
   }
 
   /** Takes back a taker that will never collect: its place in line, or its reserved events. */
