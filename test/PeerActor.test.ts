@@ -1,5 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Chunk, Deferred, Duration, Effect, Fiber, Layer, Queue, TestClock } from "effect"
+import { Chunk, Clock, Deferred, Duration, Effect, Fiber, Layer, Logger, LogLevel, Queue, TestClock } from "effect"
+import { supervise } from "../src/actors/PeerSupervisor.js"
 import type { RuntimeEvent } from "../src/domain/Events.js"
 import type { MessageId } from "../src/domain/Ids.js"
 import * as SecureChannel from "../src/protocol/SecureChannel.js"
@@ -409,6 +410,37 @@ describe("peer actors over the in-memory network (TestClock)", () => {
       const carolAfter = yield* alice.runtime.health(c.profile.uid)
       assert.strictEqual(carolAfter.connectedSince, carolLink.connectedSince, "carol's link never dropped")
       assert.strictEqual(carolAfter.restarts, 0)
+    }))
+
+  it.scoped("a crashing actor is restarted after 500 ms, then ×1.5 each time, at most every 10 s", () =>
+    Effect.gen(function*() {
+      const starts: Array<number> = []
+      let restarts = 0
+      const actor = {
+        run: Effect.flatMap(Clock.currentTimeMillis, (at) => {
+          starts.push(at)
+          return Effect.dieMessage("crash")
+        }),
+        restarted: Effect.sync(() => void restarts++)
+      }
+      yield* Effect.forkScoped(supervise(actor).pipe(Logger.withMinimumLogLevel(LogLevel.None)))
+      for (let i = 0; i < 14; i++) {
+        yield* settle
+        yield* TestClock.adjust("500 millis")
+      }
+      for (let i = 0; i < 60; i++) {
+        yield* settle
+        yield* TestClock.adjust("1 second")
+      }
+      yield* settle
+      const gaps = starts.slice(1).map((t, i) => t - starts[i]!)
+      const expected = [500, 750, 1125, 1687.5, 2531.25, 3796.875, 5695.3125, 8542.96875, 10_000, 10_000]
+      // The clock moves in steps of 0.5 s, then 1 s: each restart comes at the first step past its delay.
+      gaps.slice(0, expected.length).forEach((gap, i) => {
+        assert.isAtLeast(gap, expected[i]!, `restart ${i + 1}`)
+        assert.isBelow(gap, expected[i]! + 1000, `restart ${i + 1}`)
+      })
+      assert.strictEqual(restarts, starts.length, "each crash counts a restart (made after its delay)")
     }))
 
   it.scoped("a channel that arrives while the actor crashes is used by the restarted actor", () =>
