@@ -78,7 +78,6 @@ const linkFields = (c: Contact) => `${c.host}:${c.port}:${c.legacy}:${Buffer.fro
  */
 export const make = Effect.gen(function*() {
   const contacts = yield* ContactBook
-  const context = yield* Effect.context<Effect.Effect.Context<ReturnType<typeof PeerActorModule.make>>>()
   const fibers = yield* FiberMap.make<Uid>()
   const actors = new Map<Uid, PeerActor>()
 
@@ -95,7 +94,7 @@ export const make = Effect.gen(function*() {
           )
           return yield* supervise(actor)
         })
-      ).pipe(Effect.provide(context))
+      )
     )
 
   const stop = (uid: Uid) => FiberMap.remove(fibers, uid)
