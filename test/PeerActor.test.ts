@@ -423,7 +423,7 @@ describe("peer actors over the in-memory network (TestClock)", () => {
         }),
         restarted: Effect.sync(() => void restarts++)
       }
-      yield* Effect.forkScoped(supervise(actor).pipe(Logger.withMinimumLogLevel(LogLevel.None)))
+      yield* Effect.forkScoped(supervise(actor, "test").pipe(Logger.withMinimumLogLevel(LogLevel.None)))
       for (let i = 0; i < 14; i++) {
         yield* settle
         yield* TestClock.adjust("500 millis")

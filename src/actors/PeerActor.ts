@@ -419,4 +419,4 @@ export const make = (contact: Contact) =>
       run,
       restarted: updateHealth((h) => ({ restarts: h.restarts + 1 }))
     } satisfies PeerActor as PeerActor
-  }).pipe(Effect.annotateLogs({ module: "Jarvis/PeerActor", peer: contact.username }))
+  })

@@ -56,12 +56,14 @@ export const restartPolicy = Schedule.exponential("500 millis", 1.5).pipe(Schedu
  * @since 2.0.0
  * @category supervision
  */
-export const supervise = (actor: Pick<PeerActor, "run" | "restarted">): Effect.Effect<never> =>
+export const supervise = (actor: Pick<PeerActor, "run" | "restarted">, peer: string): Effect.Effect<never> =>
   Effect.suspend(() => {
     let delays: Schedule.ScheduleDriver<unknown> | undefined
     const restart = (cause: Cause.Cause<never>) =>
       Effect.gen(function*() {
-        yield* Effect.logError("peer actor crashed; restarting", Cause.pretty(cause))
+        yield* Effect.logError("peer actor crashed; restarting", Cause.pretty(cause)).pipe(
+          Effect.annotateLogs({ module: "Jarvis/PeerSupervisor", peer })
+        )
         yield* actor.restarted
         delays ??= yield* Schedule.driver(restartPolicy)
         // The policy never ends; were it to, the actor would stay down.
@@ -92,7 +94,7 @@ export const make = Effect.gen(function*() {
           yield* Effect.addFinalizer(() =>
             Effect.sync(() => actors.get(contact.uid) === actor && actors.delete(contact.uid))
           )
-          return yield* supervise(actor)
+          return yield* supervise(actor, contact.username)
         })
       )
     )
