@@ -177,7 +177,7 @@ export const make = (contact: Contact) =>
         const fork = yield* FiberSet.runtime(children)<never>()
         const clock = yield* Effect.clock
         const scheduler = yield* FiberRef.get(FiberRef.currentScheduler)
-        const backoff = yield* Backoff.make(Backoff.policy(settings))
+        const backoff = yield* Backoff.make(Backoff.delaysOf(settings))
 
         let link: Link | undefined
         let cancelRetry = () => {}

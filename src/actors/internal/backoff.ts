@@ -2,7 +2,7 @@
  * Reconnection delays from a Schedule, stepped by hand so the actor can publish the next retry
  * time before it sleeps. Time and jitter come from Clock and Random, so TestClock drives them.
  */
-import { Clock, Duration, Effect, Ref, Schedule } from "effect"
+import { Clock, Duration, Effect, Schedule } from "effect"
 import type { RuntimeSettings } from "../../services/RuntimeConfig.js"
 
 /** Exponential from `backoffInitial` by `backoffFactor`, jittered ±20 %, capped at `backoffMax`. */
@@ -17,17 +17,27 @@ export interface Backoff {
   readonly reset: Effect.Effect<void>
 }
 
-export const make = (schedule: Schedule.Schedule<unknown>): Effect.Effect<Backoff> =>
-  Effect.gen(function*() {
-    const delays = Schedule.delays(schedule)
-    const state = yield* Ref.make<unknown>(delays.initial)
+/** The delays of `policy(settings)`, made once per settings (the actors of a runtime share them). */
+const shared = new WeakMap<RuntimeSettings, Schedule.Schedule<Duration.Duration>>()
+
+export const delaysOf = (settings: RuntimeSettings): Schedule.Schedule<Duration.Duration> => {
+  let delays = shared.get(settings)
+  if (delays === undefined) shared.set(settings, delays = Schedule.delays(policy(settings)))
+  return delays
+}
+
+/** One actor's place in `delays`: only the schedule's state is its own. */
+export const make = (delays: Schedule.Schedule<Duration.Duration>): Effect.Effect<Backoff> =>
+  Effect.sync(() => {
+    let state: unknown = delays.initial
     return {
-      next: Effect.gen(function*() {
-        const now = yield* Clock.currentTimeMillis
-        const [next, delay] = yield* delays.step(now, undefined, yield* Ref.get(state))
-        yield* Ref.set(state, next)
-        return Duration.millis(Math.max(0, Math.round(Duration.toMillis(delay))))
-      }),
-      reset: Ref.set(state, delays.initial)
+      next: Effect.flatMap(Clock.currentTimeMillis, (now) =>
+        Effect.map(delays.step(now, undefined, state), ([next, delay]) => {
+          state = next
+          return Duration.millis(Math.max(0, Math.round(Duration.toMillis(delay))))
+        })),
+      reset: Effect.sync(() => {
+        state = delays.initial
+      })
     }
   })
