@@ -164,7 +164,7 @@ export class Subscription<A> extends Effectable.Class<A> implements Queue.Dequeu
 
   readonly take: Effect.Effect<A> = Effect.withFiberRuntime((fiber, status) => {
     if (this.shutdownFlag) return Effect.interrupt
-    this.reap()
+    this.reap(fiber)
     if (this.waiting.length === 0 && this.len > this.reserved) return Effect.succeed(this.shift())
     return this.wait<A>(fiber, status, 1, 1, true)
   })
@@ -213,7 +213,7 @@ export class Subscription<A> extends Effectable.Class<A> implements Queue.Dequeu
   ): Effect.Effect<Chunk.Chunk<A>> {
     if (min <= 0) return this.pollUpTo(max)
     if (this.shutdownFlag) return Effect.interrupt
-    this.reap()
+    this.reap(fiber)
     const available = this.len - this.reserved
     if (this.waiting.length === 0 && available >= min) {
       const n = Math.min(max, available)
@@ -222,7 +222,7 @@ export class Subscription<A> extends Effectable.Class<A> implements Queue.Dequeu
     return this.wait<Chunk.Chunk<A>>(fiber, status, min, max, false)
   }
 
-  /** `fiber` waits (it runs this): a taker it left behind was interrupted. */
+  /** `fiber` (which runs this, after `reap(fiber)`) waits for `min` events. */
   private wait<B extends A | Chunk.Chunk<A>>(
     fiber: AnyFiber,
     status: FiberStatus.Running,
@@ -230,7 +230,6 @@ export class Subscription<A> extends Effectable.Class<A> implements Queue.Dequeu
     max: number,
     single: boolean
   ): Effect.Effect<B> {
-    this.forget(fiber)
     const taker = new Taker<A>(fiber, RuntimeFlags.interruptible(status.runtimeFlags), min, max, single)
     return Effect.async<B>((resume) => {
       taker.resume = resume as (effect: Effect.Effect<A | Chunk.Chunk<A>>) => void
@@ -272,17 +271,13 @@ export class Subscription<A> extends Effectable.Class<A> implements Queue.Dequeu
     return Effect.succeed(Chunk.unsafeFromArray(this.drain(Math.min(taker.max, this.len - this.reserved))))
   }
 
-  /** Releases stale takers, woken or waiting. */
-  private reap(): void {
+  /**
+   * Releases stale takers, woken or waiting, and those `taking` left behind: a fiber that takes
+   * again will never collect for an earlier take.
+   */
+  private reap(taking?: AnyFiber): void {
     if (this.woken.length === 0 && this.waiting.length === 0) return
-    const stale = (t: Taker<A>) => t.stale
-    for (const taker of [...this.woken.filter(stale), ...this.waiting.filter(stale)]) this.cancel(taker)
-  }
-
-  /** Releases the takers `fiber` left behind (it is waiting again), and stale ones. */
-  private forget(fiber: AnyFiber): void {
-    if (this.woken.length === 0 && this.waiting.length === 0) return
-    const left = (t: Taker<A>) => t.fiber === fiber || t.stale
+    const left = (t: Taker<A>) => t.fiber === taking || t.stale
     for (const taker of [...this.woken.filter(left), ...this.waiting.filter(left)]) this.cancel(taker)
   }
 
