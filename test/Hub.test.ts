@@ -7,6 +7,7 @@ import {
   FastCheck as fc,
   Fiber,
   Layer,
+  Logger,
   Option,
   PubSub,
   Queue,
@@ -351,6 +352,65 @@ describe("hub", () => {
       yield* Scope.close(scope, Exit.void)
       assert.deepStrictEqual(Chunk.toReadonlyArray(yield* Fiber.join(fromHub)), [1, 2, 3, 4, 5])
       assert.deepStrictEqual(Chunk.toReadonlyArray(yield* Fiber.join(fromQueue)), [1, 2, 3, 4, 5])
+    }).pipe(Effect.scoped))
+
+  it.scoped("a listener hears every event in order, after the publish, and may publish itself", () =>
+    Effect.gen(function*() {
+      const hub = yield* Hub.make<number>(2)
+      const heard: Array<number> = []
+      yield* hub.listen((n) => {
+        heard.push(n)
+        if (n === 3) hub.publish(30) // from inside a listener: heard after what is already pending
+      })
+      hub.publish(1)
+      assert.deepStrictEqual(heard, [], "not inside the publisher's own call")
+      hub.publishAll([2, 3, 4, 5])
+      hub.publish(6)
+      yield* Effect.promise(() => Promise.resolve())
+      // A window of 2 does not apply: nothing is dropped.
+      assert.deepStrictEqual(heard, [1, 2, 3, 4, 5, 6, 30])
+    }))
+
+  it.effect("a listener that throws is logged and keeps listening; its scope's end stops it at once", () =>
+    Effect.gen(function*() {
+      const scope = yield* Scope.make()
+      const hub = yield* Hub.make<number>(8)
+      const heard: Array<number> = []
+      const logged: Array<string> = []
+      const logger = Logger.make(({ message }) => logged.push(String(message)))
+      yield* Scope.extend(
+        hub.listen((n) => {
+          heard.push(n)
+          if (n % 2 === 1) throw new Error(`odd ${n}`)
+        }),
+        scope
+      ).pipe(Effect.provide(Logger.replace(Logger.defaultLogger, logger)))
+      hub.publishAll([1, 2, 3])
+      yield* Effect.promise(() => Promise.resolve())
+      yield* settle
+      assert.deepStrictEqual(heard, [1, 2, 3])
+      assert.deepStrictEqual(logged, ["an event listener threw", "an event listener threw"])
+      hub.publish(4)
+      yield* Scope.close(scope, Exit.void) // before the microtask that would pass 4 on
+      hub.publish(5)
+      yield* Effect.promise(() => Promise.resolve())
+      assert.deepStrictEqual(heard, [1, 2, 3])
+      assert.strictEqual(hub.subscriberCount, 0)
+    }).pipe(Effect.scoped))
+
+  it.effect("shutting the hub down stops its listeners", () =>
+    Effect.gen(function*() {
+      const scope = yield* Scope.make()
+      const hub = yield* Scope.extend(Hub.make<number>(8), scope)
+      const heard: Array<number> = []
+      yield* hub.listen((n) => heard.push(n))
+      hub.publish(1)
+      yield* Scope.close(scope, Exit.void)
+      hub.publish(2)
+      yield* hub.listen((n) => heard.push(n * 10))
+      hub.publish(3)
+      yield* Effect.promise(() => Promise.resolve())
+      assert.deepStrictEqual(heard, [])
     }).pipe(Effect.scoped))
 
   it.effect("a stream's subscription ends with the stream", () =>

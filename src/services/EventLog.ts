@@ -185,6 +185,7 @@ export const make = (retention: RetentionOptions = defaultRetention) =>
       publish: (event) => append([event]),
       publishAll: (events) => (events.length === 0 ? Effect.void : append(events)),
       subscribe: raw.subscribe,
+      listen: raw.listen,
       stream: raw.stream
     })
     return { events, log: EventLog.of({ stream, latest, record }) }

@@ -24,6 +24,12 @@ export interface EventsShape {
     (events: ReadonlyArray<RuntimeEvent>) => void
   >
   readonly subscribe: Effect.Effect<Queue.Dequeue<RuntimeEvent>, never, Scope.Scope>
+  /**
+   * Calls `listener` with every event from now on until the scope closes, in order and without
+   * loss: in a microtask after each publish, with no fiber and no queue (the cheapest way to
+   * watch events, for code that reacts at once). A listener that throws is logged and kept.
+   */
+  readonly listen: (listener: (event: RuntimeEvent) => void) => Effect.Effect<void, never, Scope.Scope>
   readonly stream: Stream.Stream<RuntimeEvent>
 }
 
@@ -54,6 +60,7 @@ export const make = (capacity = 16_384) =>
         }
       ),
       subscribe: hub.subscribe,
+      listen: (listener) => hub.listen(listener),
       stream: hub.stream
     }))
 

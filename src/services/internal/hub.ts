@@ -17,7 +17,19 @@
  *
  * @since 2.0.0
  */
-import { Cause, Chunk, Effect, Effectable, FiberId, FiberRef, Option, Queue, RuntimeFlags, Stream } from "effect"
+import {
+  Cause,
+  Chunk,
+  Effect,
+  Effectable,
+  FiberId,
+  FiberRef,
+  Option,
+  Queue,
+  Runtime,
+  RuntimeFlags,
+  Stream
+} from "effect"
 import type { Fiber, FiberStatus, Scope } from "effect"
 
 const WAITING = 0
@@ -355,12 +367,79 @@ export class Subscription<A> extends Effectable.Class<A> implements Queue.Dequeu
   }
 }
 
+/** What a hub publishes to: a subscription's window or a listener. */
+interface Sink<A> {
+  offer(a: A): void
+  offerAll(as: ReadonlyArray<A>): void
+  unsafeShutdown(id: FiberId.FiberId): void
+}
+
+/**
+ * A plain function called with every event, in order: what a publish hands over is passed on in
+ * one microtask after it (so the listener never runs inside the publisher's own code, and may
+ * publish or send itself). Nothing is dropped: what waits is only what one synchronous run
+ * published. A listener that throws is reported to `onDefect` and keeps listening.
+ *
+ * @since 2.1.0
+ * @category models
+ */
+export class Listener<A> implements Sink<A> {
+  private pending: Array<A> = []
+  private scheduled = false
+  private active = true
+
+  constructor(
+    private readonly hub: Hub<A>,
+    private readonly listener: (a: A) => void,
+    private readonly onDefect: (defect: unknown) => void
+  ) {}
+
+  /** @internal */
+  offer(a: A): void {
+    this.pending.push(a)
+    this.schedule()
+  }
+
+  /** @internal */
+  offerAll(as: ReadonlyArray<A>): void {
+    for (let i = 0; i < as.length; i++) this.pending.push(as[i]!)
+    this.schedule()
+  }
+
+  /** Stops at once: not even events already published are passed on. */
+  unsafeShutdown(): void {
+    if (!this.active) return
+    this.active = false
+    this.pending = []
+    this.hub.remove(this)
+  }
+
+  private schedule(): void {
+    if (this.scheduled) return
+    this.scheduled = true
+    queueMicrotask(this.run)
+  }
+
+  private readonly run = (): void => {
+    this.scheduled = false
+    const events = this.pending
+    this.pending = []
+    for (let i = 0; i < events.length && this.active; i++) {
+      try {
+        this.listener(events[i]!)
+      } catch (defect) {
+        this.onDefect(defect)
+      }
+    }
+  }
+}
+
 /**
  * @since 2.0.0
  * @category models
  */
 export class Hub<A> {
-  private subscribers: ReadonlyArray<Subscription<A>> = []
+  private subscribers: ReadonlyArray<Sink<A>> = []
   private closed = false
 
   constructor(readonly capacity: number) {}
@@ -391,6 +470,27 @@ export class Hub<A> {
     return subscription
   }
 
+  /** Calls `listener` with every event published from now on (see {@link Listener}). */
+  readonly unsafeListen = (listener: (a: A) => void, onDefect: (defect: unknown) => void): Listener<A> => {
+    const sink = new Listener(this, listener, onDefect)
+    if (this.closed) sink.unsafeShutdown()
+    else this.subscribers = [...this.subscribers, sink]
+    return sink
+  }
+
+  /** A listener that stops when the scope closes; its defects are logged as errors. */
+  listen(listener: (a: A) => void): Effect.Effect<void, never, Scope.Scope> {
+    return Effect.acquireRelease(
+      Effect.map(Effect.runtime<never>(), (runtime) => {
+        const report = Runtime.runFork(runtime)
+        return this.unsafeListen(listener, (defect) => {
+          report(Effect.logError("an event listener threw", Cause.die(defect)))
+        })
+      }),
+      (sink) => Effect.sync(() => sink.unsafeShutdown())
+    )
+  }
+
   /** A subscription that ends (is shut down) when the scope closes. */
   readonly subscribe: Effect.Effect<Queue.Dequeue<A>, never, Scope.Scope> = Effect.acquireRelease(
     Effect.sync(() => this.unsafeSubscribe()),
@@ -412,7 +512,7 @@ export class Hub<A> {
   readonly isShutdown: Effect.Effect<boolean> = Effect.sync(() => this.closed)
 
   /** @internal */
-  remove(subscription: Subscription<A>): void {
+  remove(subscription: Sink<A>): void {
     this.subscribers = this.subscribers.filter((s) => s !== subscription)
   }
 }
