@@ -18,6 +18,8 @@ import { MAX_BODY_LENGTH, MAX_IDS } from "../domain/Messages.js"
 import { ContactBook } from "../services/ContactBook.js"
 import { Events } from "../services/Events.js"
 import type { Profile } from "../services/Identity.js"
+import type { WithUnsafe } from "../services/internal/unsafe.js"
+import { withUnsafe } from "../services/internal/unsafe.js"
 import { LocalIdentity } from "../services/LocalIdentity.js"
 import { Outbox } from "../services/Outbox.js"
 import type { ListenAddress } from "../services/Transport.js"
@@ -39,17 +41,28 @@ export interface SendOptions {
 }
 
 /**
+ * Why `send` refuses a message.
+ *
+ * @since 2.1.0
+ * @category models
+ */
+export type SendError = MailboxFull | ContactError | InvalidInput
+
+/**
  * @since 2.0.0
  * @category models
  */
 export interface RuntimeShape {
   readonly profile: Profile
   readonly address: ListenAddress
-  readonly send: (
-    contact: Uid,
-    body: string,
-    options?: SendOptions
-  ) => Effect.Effect<Text, MailboxFull | ContactError | InvalidInput>
+  /**
+   * Queues a message until the contact acknowledges it. With the in-memory outbox it also runs
+   * synchronously (`send.unsafe`, which returns the refusal instead of failing).
+   */
+  readonly send: WithUnsafe<
+    (contact: Uid, body: string, options?: SendOptions) => Effect.Effect<Text, SendError>,
+    (contact: Uid, body: string, options?: SendOptions) => Text | SendError
+  >
   /** Removes the contact, closes its link and drops what was still queued for it. */
   readonly removeContact: (contact: Uid) => Effect.Effect<void, ContactError>
   readonly typing: (contact: Uid, active: boolean) => Effect.Effect<void, ContactError>
@@ -62,6 +75,8 @@ export interface RuntimeShape {
   readonly healthAll: Effect.Effect<ReadonlyArray<LinkHealth>>
   readonly events: Stream.Stream<RuntimeEvent>
   readonly subscribe: Effect.Effect<Queue.Dequeue<RuntimeEvent>, never, Scope.Scope>
+  /** Calls `listener` with every event until the scope closes, without a fiber (see `Events.listen`). */
+  readonly listen: (listener: (event: RuntimeEvent) => void) => Effect.Effect<void, never, Scope.Scope>
 }
 
 /**
@@ -161,31 +176,40 @@ export const make = Effect.gen(function*() {
   const events = yield* Events
   const clock = yield* Effect.clock
 
-  const send = (
-    contact: Uid,
-    body: string,
-    options?: SendOptions
-  ): Effect.Effect<Text, MailboxFull | ContactError | InvalidInput> =>
-    Effect.suspend((): Effect.Effect<Text, MailboxFull | ContactError | InvalidInput> => {
-      if (contacts.unsafeGet(contact) === undefined) return new ContactError({ reason: "NotFound", detail: contact })
-      if (body.length === 0 || body.length > MAX_BODY_LENGTH) {
-        return new InvalidInput({ detail: `a message is 1 to ${MAX_BODY_LENGTH} characters` })
-      }
-      if (options?.id !== undefined && !isMessageId(options.id)) {
-        return new InvalidInput({ detail: "a message id is 1-64 characters of [A-Za-z0-9._:-]" })
-      }
-      const sentAt = clock.unsafeCurrentTimeMillis()
-      if (options?.expiresAt !== undefined && !(options.expiresAt > sentAt)) {
-        return new InvalidInput({ detail: "the expiry must be in the future" })
-      }
-      const message = Held.text((options?.id as MessageId | undefined) ?? newMessageId(sentAt), body, sentAt)
-      const enqueueNow = outbox.enqueue.unsafe
-      if (enqueueNow !== undefined && options?.expiresAt === undefined) {
-        const full = enqueueNow(contact, message)
-        return full === undefined ? Effect.succeed(message) : Effect.fail(full)
-      }
-      return Effect.as(outbox.enqueue(contact, message, options?.expiresAt), message)
+  /** The message `send` would queue, or why it is refused. */
+  const prepare = (contact: Uid, body: string, options?: SendOptions): Text | ContactError | InvalidInput => {
+    if (contacts.unsafeGet(contact) === undefined) return new ContactError({ reason: "NotFound", detail: contact })
+    if (typeof body !== "string" || body.length === 0 || body.length > MAX_BODY_LENGTH) {
+      return new InvalidInput({ detail: `a message is 1 to ${MAX_BODY_LENGTH} characters` })
+    }
+    if (options?.id !== undefined && !isMessageId(options.id)) {
+      return new InvalidInput({ detail: "a message id is 1-64 characters of [A-Za-z0-9._:-]" })
+    }
+    const sentAt = clock.unsafeCurrentTimeMillis()
+    if (options?.expiresAt !== undefined && !(options.expiresAt > sentAt)) {
+      return new InvalidInput({ detail: "the expiry must be in the future" })
+    }
+    return Held.text((options?.id as MessageId | undefined) ?? newMessageId(sentAt), body, sentAt)
+  }
+
+  const enqueueNow = outbox.enqueue.unsafe
+  const sendNow = enqueueNow &&
+    ((contact: Uid, body: string, options?: SendOptions): Text | SendError => {
+      const message = prepare(contact, body, options)
+      return message._tag !== "Text" ? message : enqueueNow(contact, message, options?.expiresAt) ?? message
     })
+
+  const send = withUnsafe(
+    (contact: Uid, body: string, options?: SendOptions): Effect.Effect<Text, SendError> =>
+      Effect.suspend((): Effect.Effect<Text, SendError> => {
+        const message = sendNow !== undefined ? sendNow(contact, body, options) : prepare(contact, body, options)
+        if (message._tag !== "Text") return Effect.fail(message)
+        return sendNow !== undefined
+          ? Effect.succeed(message)
+          : Effect.as(outbox.enqueue(contact, message, options?.expiresAt), message)
+      }),
+    sendNow
+  )
 
   return Runtime.of({
     profile: identity.profile,
@@ -204,7 +228,8 @@ export const make = Effect.gen(function*() {
     health: supervisor.health,
     healthAll: supervisor.healthAll,
     events: events.stream,
-    subscribe: events.subscribe
+    subscribe: events.subscribe,
+    listen: events.listen
   })
 })
 

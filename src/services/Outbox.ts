@@ -44,8 +44,8 @@ export interface OutboxShape {
    */
   readonly enqueue: WithUnsafe<
     (contact: Uid, message: Deliverable, expiresAt?: number | undefined) => Effect.Effect<void, MailboxFull>,
-    /** In memory, without expiry: returns the failure instead of failing. */
-    (contact: Uid, message: Deliverable) => MailboxFull | undefined
+    /** In memory (which keeps no expiry): returns the failure instead of failing. */
+    (contact: Uid, message: Deliverable, expiresAt?: number | undefined) => MailboxFull | undefined
   >
   /**
    * Attaches the link that sends to `contact`; `onReady` runs (synchronously) whenever messages
