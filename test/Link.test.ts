@@ -102,26 +102,38 @@ describe("a link's writes and reads", () => {
       assert.strictEqual(seen.writes - before, 1)
     }))
 
-  it.scoped("the first message of a turn is written at once, the rest of the turn in one write", () =>
+  it.scoped("what arrives starts a turn: the first write after it leaves at once, the rest at the turn's end together", () =>
     Effect.gen(function*() {
       const { alice, link, peer, seen } = yield* aliceAndScripted()
+      const events = yield* alice.events.subscribe
+      const burst = (name: string) => Array.from({ length: 50 }, (_, i) => `${name} ${i}`)
+      const sendAll = (bodies: ReadonlyArray<string>) =>
+        Effect.forEach(bodies, (body) => alice.runtime.send(peer, body))
       let before = seen.writes
       yield* alice.runtime.send(peer, "alone")
-      assert.strictEqual(seen.writes - before, 1, "written before send returned to the next step")
+      assert.strictEqual(seen.writes - before, 1, "a new link's first write: before send returned")
       yield* receiveUntil(link, (got) => got.length === 1)
-      yield* settle // a new turn
-
-      before = seen.writes
-      yield* Effect.forEach(
-        Array.from({ length: 50 }, (_, i) => `burst ${i}`),
-        (body) => alice.runtime.send(peer, body)
-      )
-      const burst = yield* receiveUntil(link, (got) => got.length === 50)
       yield* settle
-      assert.deepStrictEqual(
-        burst.map((m) => m._tag === "Text" && m.body),
-        Array.from({ length: 50 }, (_, i) => `burst ${i}`)
-      )
+
+      // Nothing arrived since: the whole burst waits for the end of the event loop's turn.
+      before = seen.writes
+      yield* sendAll(burst("quiet"))
+      assert.strictEqual(seen.writes - before, 0, "nothing yet: the turn has not ended")
+      const quiet = yield* receiveUntil(link, (got) => got.length === 50)
+      yield* settle
+      assert.deepStrictEqual(quiet.map((m) => m._tag === "Text" && m.body), burst("quiet"))
+      assert.strictEqual(seen.writes - before, 1, "all 50 in one write")
+
+      // The peer's message starts a turn: Alice's answer to it leaves at once, with the ack.
+      yield* link.send([text("t1", "go")])
+      yield* Queue.take(events).pipe(Effect.repeat({ until: (e) => e._tag === "MessageReceived" }))
+      before = seen.writes
+      yield* sendAll(burst("reply"))
+      assert.strictEqual(seen.writes - before, 1, "the first reply at once")
+      const reply = yield* receiveUntil(link, (got) => got.filter((m) => m._tag === "Text").length === 50)
+      yield* settle
+      assert.deepStrictEqual(reply.map((m) => m._tag)[0], "Ack")
+      assert.deepStrictEqual(reply.filter((m) => m._tag === "Text").map((m) => m.body), burst("reply"))
       assert.strictEqual(seen.writes - before, 2, "the first at once, the other 49 together")
     }))
 

@@ -10,7 +10,7 @@
  *
  * @since 2.0.0
  */
-import { Cause, Clock, Duration, Effect, Exit, Fiber, FiberRef, FiberSet, Mailbox, Option } from "effect"
+import { Cause, Clock, Duration, Effect, Exit, Fiber, FiberSet, Mailbox, Option } from "effect"
 import type { Types } from "effect"
 import type { Contact } from "../domain/Contact.js"
 import { NotConnected, TransportError } from "../domain/Errors.js"
@@ -176,7 +176,6 @@ export const make = (contact: Contact) =>
         const children = yield* FiberSet.make<unknown, unknown>()
         const fork = yield* FiberSet.runtime(children)<never>()
         const clock = yield* Effect.clock
-        const scheduler = yield* FiberRef.get(FiberRef.currentScheduler)
         const backoff = yield* Backoff.make(Backoff.delaysOf(settings))
 
         let link: Link | undefined
@@ -299,7 +298,6 @@ export const make = (contact: Contact) =>
               settings,
               timers,
               clock,
-              scheduler,
               fork
             })
             link = { id, channel, direction, establishedAt: now, live }

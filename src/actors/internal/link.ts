@@ -7,13 +7,12 @@
  * completes synchronously (the in-memory services do). Deliveries run one batch at a time, in
  * order; reading pauses while too many batches wait.
  *
- * Writing: the first thing that becomes ready (a send, a Pong) in a turn is written at once
- * (latency); whatever follows in the same turn — the rest of this run and the microtasks already
- * queued, such as fibers woken before it — waits for one flush, a task of Effect's scheduler, so
- * what the fibers running now queue leaves in one frame and one write (throughput). Acks are delayed like TCP's: they ride on the next flush, or leave on
- * their own once the event loop has run everything ready in this turn (`setImmediate`), so the
- * reply an application sends to what it just received carries the ack instead of following it.
- * Congestion stops the flush until the transport drains. Keepalive pings,
+ * Writing: a turn starts when something arrives (or the link starts). The first thing ready then (a
+ * reply, a Pong) is written at once (latency); whatever else becomes ready waits for the end of the
+ * event loop's turn (`setImmediate`: everything ready now has run), so what the application queues
+ * meanwhile leaves in one frame and one write (throughput). Acks wait the same way: they ride on
+ * the reply an application sends to what it just received instead of following it, or leave on
+ * their own at the turn's end. Congestion stops the flush until the transport drains. Keepalive pings,
  * the dead-link deadline, rekeys and ping deadlines are entries in the runtime's shared timers.
  *
  * The link ends once, with a reason (the peer closed, a protocol violation, silence, Bye) or a
@@ -21,7 +20,7 @@
  * when the actor closes or replaces it.
  */
 import { Array as Arr, Cause, Data, Duration, Effect, Exit } from "effect"
-import type { Clock, Fiber, Scheduler } from "effect"
+import type { Clock, Fiber } from "effect"
 import type { Contact } from "../../domain/Contact.js"
 import type { MessageId } from "../../domain/Ids.js"
 import type { Deliverable, WireMessage } from "../../domain/Messages.js"
@@ -55,7 +54,6 @@ export interface LinkDeps {
   readonly events: EventsShape
   readonly timers: TimersShape
   readonly clock: Clock.Clock
-  readonly scheduler: Scheduler.Scheduler
   /** Forks an effect into the owning actor's fiber set (started at once). */
   readonly fork: <A, E>(effect: Effect.Effect<A, E>) => Fiber.RuntimeFiber<A, E>
   /** Best-effort messages queued while no link was up; sent first. */
@@ -96,9 +94,9 @@ export class Link {
   private ended: LinkEnd | undefined = undefined
   private stopped = false
   private dataAllowed: boolean
-  private flushScheduled = false
+  /** Something was written in this turn of the event loop: what follows waits for its end. */
   private flushedThisTurn = false
-  private ackFlush: NodeJS.Immediate | undefined = undefined
+  private turnEnd: NodeJS.Immediate | undefined = undefined
   private control: Array<WireMessage>
   private acks: Array<MessageId> = []
   private deliveries: Array<Delivery> = []
@@ -173,6 +171,7 @@ export class Link {
 
   private readonly onMessages = (batch: Array<WireMessage>): void => {
     if (this.ended !== undefined) return
+    this.flushedThisTurn = false // what arrives starts a turn: the reply to it leaves at once
     try {
       this.handle(batch)
     } catch (defect) {
@@ -314,7 +313,7 @@ export class Link {
   private delivered(ids: ReadonlyArray<MessageId>): void {
     if (!this.channel.supportsReceipts || ids.length === 0) return
     for (const id of ids) this.acks.push(id)
-    this.scheduleAckFlush()
+    this.endTurnLater()
   }
 
   private deliveryOf(d: Delivery): Effect.Effect<ReadonlyArray<MessageId>> {
@@ -354,35 +353,24 @@ export class Link {
   }
 
   private readonly scheduleFlush = (): void => {
-    if (this.flushScheduled || this.ended !== undefined) return
-    if (!this.flushedThisTurn) {
-      this.flushedThisTurn = true
-      // The turn ends with this microtask: the rest of this run and the microtasks queued before
-      // it (fibers woken earlier; Effect drains each fiber's tasks in a microtask of its own)
-      // share the coalesced flush.
-      queueMicrotask(this.turnOver)
-      return this.flushTask()
-    }
-    this.flushScheduled = true
-    this.deps.scheduler.scheduleTask(this.flushTask, 0)
+    if (this.ended !== undefined) return
+    if (this.flushedThisTurn) return this.endTurnLater() // it leaves with the flush that ends the turn
+    this.flushedThisTurn = true
+    this.flushTask()
   }
 
-  private readonly turnOver = (): void => {
+  /** The turn ends once the event loop has run everything ready now; then what waits is written. */
+  private endTurnLater(): void {
+    if (this.turnEnd === undefined) this.turnEnd = setImmediate(this.endTurn)
+  }
+
+  private readonly endTurn = (): void => {
+    this.turnEnd = undefined
     this.flushedThisTurn = false
-  }
-
-  private scheduleAckFlush(): void {
-    if (this.ackFlush !== undefined) return
-    this.ackFlush = setImmediate(this.ackFlushTask)
-  }
-
-  private readonly ackFlushTask = (): void => {
-    this.ackFlush = undefined
-    if (this.acks.length > 0) this.flushTask()
+    this.flushTask()
   }
 
   private readonly flushTask = (): void => {
-    this.flushScheduled = false
     if (this.ended !== undefined) return
     try {
       this.flush()
@@ -395,18 +383,18 @@ export class Link {
   private flush(): void {
     const channel = this.channel
     while (this.ended === undefined) {
-      if (this.control.length === 0 && this.acks.length === 0 && !(this.dataAllowed && this.cursor.ready() > 0)) return
+      if (this.control.length === 0 && this.acks.length === 0 && !(this.dataAllowed && this.cursor.ready() > 0)) {
+        // All written: the event loop need not come back for this turn.
+        if (this.turnEnd !== undefined) clearImmediate(this.turnEnd)
+        this.turnEnd = undefined
+        return
+      }
       const control = this.control
       const batch = control.length <= this.batchSize ? control.splice(0) : control.splice(0, this.batchSize)
       if (this.acks.length > 0) {
         if (this.acks.length <= MAX_IDS) batch.push({ _tag: "Ack", ids: this.acks })
         else for (const ids of Arr.chunksOf(this.acks, MAX_IDS)) batch.push({ _tag: "Ack", ids })
         this.acks = []
-        if (this.ackFlush !== undefined) {
-          // They ride on this flush: the event loop need not come back for them.
-          clearImmediate(this.ackFlush)
-          this.ackFlush = undefined
-        }
       }
       let data: ReadonlyArray<Deliverable> | undefined
       if (this.dataAllowed && batch.length < this.batchSize && !channel.congested()) {
@@ -478,8 +466,8 @@ export class Link {
     this.ended = reason
     this.cursor.detach()
     this.cancelTimer()
-    if (this.ackFlush !== undefined) clearImmediate(this.ackFlush)
-    this.ackFlush = undefined
+    if (this.turnEnd !== undefined) clearImmediate(this.turnEnd)
+    this.turnEnd = undefined
     if (this.paused) this.channel.setReading(true)
     this.deliveries = []
     if (this.replies !== undefined) { for (const reply of [...this.replies]) reply(Effect.fail(reason)) }
