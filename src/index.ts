@@ -12,6 +12,8 @@
 
 /** @since 2.0.0 */
 export * as Embedded from "./Embedded.js"
+/** @since 2.1.0 */
+export * as Jarvis from "./Jarvis.js"
 /** @since 2.0.0 */
 export * as Runtime from "./actors/Runtime.js"
 /** @since 2.0.0 */

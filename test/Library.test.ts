@@ -9,6 +9,7 @@ import type { ChildProcess } from "node:child_process"
 import * as Fs from "node:fs"
 import * as Path from "node:path"
 import * as Embedded from "../src/Embedded.js"
+import * as Jarvis from "../src/Jarvis.js"
 import { History } from "../src/services/MessageStore.js"
 import { linkDaemons, unlockedDaemon } from "./support/daemon.js"
 import { tempDir } from "./support/temp.js"
@@ -108,6 +109,22 @@ describe("library", () => {
           return yield* Context.get(node, History).page(aAtB.uid, { limit: 10 })
         }))
         assert.deepStrictEqual(page.messages.map((m) => m.body), ["kept on disk"])
+
+        // The same directory through the Promise API: its durable outbox, its link to alice.
+        const node = yield* Effect.promise(() => Jarvis.openDataDir({ ...options, password: "pw" }))
+        yield* Effect.addFinalizer(() => Effect.promise(() => node.close()))
+        assert.strictEqual(node.profile.uid, bAtA.uid)
+        const sent = yield* Effect.promise(() => node.send(aAtB.uid, "through the Promise API"))
+        yield* alice.client.messages.history({ contact: "bob", limit: 10 }).pipe(
+          Effect.repeat({
+            until: (p) => p.messages.some((m) => m.id === sent.id && m.body === "through the Promise API"),
+            schedule: Schedule.spaced("20 millis")
+          })
+        )
+        const busyAgain = yield* Effect.flip(
+          Effect.tryPromise(() => Jarvis.openDataDir({ ...options, password: "pw" }))
+        )
+        assert.strictEqual((busyAgain.error as { readonly _tag: string })._tag, "AlreadyRunning")
       }),
     { timeout: 30_000 }
   )

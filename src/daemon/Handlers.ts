@@ -6,12 +6,13 @@
  * @since 2.0.0
  */
 import { Clock, Context, Effect, Option, Stream } from "effect"
-import * as Os from "node:os"
 import { Listener } from "../actors/Listener.js"
 import { Runtime } from "../actors/Runtime.js"
 import type { ContactView, LinksStatus } from "../domain/Api.js"
 import { JarvisApi } from "../domain/Api.js"
 import { Contact } from "../domain/Contact.js"
+import type { CardFields } from "../domain/ContactCard.js"
+import { isOwn, toContact } from "../domain/ContactCard.js"
 import { ContactError, InvalidInput } from "../domain/Errors.js"
 import type { LinkHealth } from "../domain/Events.js"
 import type { Uid } from "../domain/Ids.js"
@@ -23,6 +24,7 @@ import { EventLog } from "../services/EventLog.js"
 import { IdentityStore, profileView } from "../services/Identity.js"
 import { History } from "../services/MessageStore.js"
 import { RuntimeConfig } from "../services/RuntimeConfig.js"
+import { lanAddress } from "../services/Transport.js"
 import type { Unlocked } from "./Daemon.js"
 import { Daemon } from "./Daemon.js"
 
@@ -62,13 +64,6 @@ export const resolveContact = (contacts: ReadonlyArray<Contact>, ref: string): E
   if (byPrefix.length === 1) return Effect.succeed(byPrefix[0]!)
   if (byPrefix.length > 1) return new ContactError({ reason: "Ambiguous", detail: `uid prefix ${ref}` })
   return new ContactError({ reason: "NotFound", detail: ref })
-}
-
-const lanAddress = (): string => {
-  for (const addresses of Object.values(Os.networkInterfaces())) {
-    for (const a of addresses ?? []) if (a.family === "IPv4" && !a.internal) return a.address
-  }
-  return "127.0.0.1"
 }
 
 const summary = (links: ReadonlyArray<LinkHealth>): LinksStatus["summary"] => {
@@ -144,7 +139,7 @@ export const layer = JarvisApi.toLayer(
         withUnlocked((u, s) =>
           Effect.gen(function*() {
             const now = yield* Clock.currentTimeMillis
-            let base: Omit<ConstructorParameters<typeof Contact>[0], "verified" | "legacy" | "notes" | "addedAt">
+            let base: CardFields
             if (p.code !== undefined) {
               const card = yield* ContactCode.parse(p.code)
               base = { ...card }
@@ -162,24 +157,10 @@ export const layer = JarvisApi.toLayer(
                 detail: "give a link code, a .jcard's contents, or the contact's fields"
               })
             }
-            if (
-              base.uid === u.identity.profile.uid || Buffer.compare(base.publicKey, u.identity.keyPair.publicKey) === 0
-            ) {
+            if (isOwn(base, u.identity.profile.uid, u.identity.keyPair.publicKey)) {
               return yield* new ContactError({ reason: "Invalid", detail: "that is your own identity" })
             }
-            const contact = new Contact({
-              uid: base.uid,
-              username: base.username,
-              publicKey: base.publicKey,
-              fingerprint: base.fingerprint,
-              host: base.host,
-              port: base.port,
-              signed: base.signed,
-              verified: p.verified ?? false,
-              legacy: p.legacy ?? false,
-              notes: p.notes ?? "",
-              addedAt: now
-            })
+            const contact = toContact(base, { verified: p.verified, legacy: p.legacy, notes: p.notes, addedAt: now })
             yield* s.contacts.add(contact)
             return contactView(contact)
           })

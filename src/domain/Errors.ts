@@ -169,3 +169,15 @@ export class NotConnected extends Schema.TaggedError<NotConnected>()("NotConnect
     return `Not connected to ${this.contact}${this.detail === undefined ? "" : ` (${this.detail})`}`
   }
 }
+
+/**
+ * The node was closed (`JarvisNode.close`) before this call.
+ *
+ * @since 2.1.0
+ * @category errors
+ */
+export class NodeClosed extends Schema.TaggedError<NodeClosed>()("NodeClosed", {}) {
+  override get message() {
+    return "The node is closed"
+  }
+}

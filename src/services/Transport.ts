@@ -7,6 +7,7 @@
 import { Context, Effect, FiberSet, Layer } from "effect"
 import type { Scope } from "effect"
 import * as Net from "node:net"
+import * as Os from "node:os"
 import { TransportError } from "../domain/Errors.js"
 import type { ByteStream } from "../protocol/ByteStream.js"
 import * as NodeStream from "../protocol/NodeStream.js"
@@ -18,6 +19,20 @@ import * as NodeStream from "../protocol/NodeStream.js"
 export interface ListenAddress {
   readonly host: string
   readonly port: number
+}
+
+/**
+ * The first non-internal IPv4 address of this machine (127.0.0.1 if there is none): where a
+ * contact code says to reach us when no host is given.
+ *
+ * @since 2.1.0
+ * @category utils
+ */
+export const lanAddress = (): string => {
+  for (const addresses of Object.values(Os.networkInterfaces())) {
+    for (const a of addresses ?? []) if (a.family === "IPv4" && !a.internal) return a.address
+  }
+  return "127.0.0.1"
 }
 
 /**

@@ -1,0 +1,258 @@
+/**
+ * Jarvis without Effect: a whole node behind Promises and plain callbacks, for applications that
+ * do not use Effect themselves. It is the same runtime as `Embedded` (links, supervision,
+ * keepalive, reconnection, acknowledgements); failures reject with the same typed errors
+ * (`MailboxFull`, `ContactError`, `InvalidInput`, `NotConnected`, …), told apart by `_tag`.
+ *
+ * ```ts
+ * const bot = await Jarvis.start({ username: "bot", settings: { listenPort: 5000 } })
+ * bot.on((event) => {
+ *   if (event._tag === "MessageReceived") bot.send(event.contact, `echo: ${event.body}`)
+ * })
+ * await bot.addContact(linkCodeFromAFriend)
+ * ```
+ *
+ * Listeners are called in a microtask after each event, with no fiber and no queue, and a send
+ * over the in-memory outbox queues the message before it returns: the lowest-latency way to drive
+ * a node.
+ *
+ * @since 2.1.0
+ */
+import type { Layer } from "effect"
+import { Cause, Effect, Exit, ManagedRuntime, Scope } from "effect"
+import type { RuntimeShape, SendError, SendOptions } from "./actors/Runtime.js"
+import { Runtime } from "./actors/Runtime.js"
+import type { Contact } from "./domain/Contact.js"
+import { isOwn, toContact } from "./domain/ContactCard.js"
+import { ContactError, NodeClosed } from "./domain/Errors.js"
+import type { LinkHealth, RuntimeEvent } from "./domain/Events.js"
+import type { MessageId, Uid } from "./domain/Ids.js"
+import type { Text } from "./domain/Messages.js"
+import * as Embedded from "./Embedded.js"
+import * as ContactCode from "./protocol/ContactCode.js"
+import type { ContactBookShape } from "./services/ContactBook.js"
+import { ContactBook } from "./services/ContactBook.js"
+import type { EventLog } from "./services/EventLog.js"
+import * as Identity from "./services/Identity.js"
+import type { Profile, UnlockedIdentity } from "./services/Identity.js"
+import { LocalIdentity } from "./services/LocalIdentity.js"
+import type { RuntimeSettings } from "./services/RuntimeConfig.js"
+import type { ListenAddress, Transport } from "./services/Transport.js"
+import { lanAddress } from "./services/Transport.js"
+
+/**
+ * @since 2.1.0
+ * @category models
+ */
+export interface StartOptions {
+  /** Default: a new identity, kept only as long as the node runs. */
+  readonly identity?: UnlockedIdentity | undefined
+  /** The new identity's name (default "jarvis"); ignored with `identity`. Its port: `settings.listenPort`, else 5000. */
+  readonly username?: string | undefined
+  readonly contacts?: ReadonlyArray<Contact> | undefined
+  readonly settings?: Partial<RuntimeSettings> | undefined
+  /** Default TCP; `MemoryTransport.layer` for simulations. */
+  readonly transport?: Layer.Layer<Transport> | undefined
+}
+
+/**
+ * @since 2.1.0
+ * @category models
+ */
+export interface OpenOptions {
+  readonly password: string
+  /** Default: `$JARVIS_HOME`, else the platform's data directory. */
+  readonly dataDir?: string | undefined
+  readonly settings?: Partial<RuntimeSettings> | undefined
+}
+
+/**
+ * @since 2.1.0
+ * @category models
+ */
+export interface AddContactOptions {
+  /** You compared fingerprints out of band. */
+  readonly verified?: boolean | undefined
+  /** The contact runs the original v1 Jarvis. */
+  readonly legacy?: boolean | undefined
+  readonly notes?: string | undefined
+}
+
+/** A new identity's port when `settings.listenPort` is not given, as with `jarvis init`. */
+const DEFAULT_PORT = 5000
+
+type Services = Runtime | ContactBook | LocalIdentity
+
+const valueOf = <A, E>(exit: Exit.Exit<A, E>): A => {
+  if (Exit.isSuccess(exit)) return exit.value
+  throw Cause.squash(exit.cause)
+}
+
+/**
+ * A running node. Every method rejects with `NodeClosed` once `close` was called.
+ *
+ * @since 2.1.0
+ * @category models
+ */
+export class JarvisNode {
+  readonly profile: Profile
+  readonly address: ListenAddress
+  private closed = false
+
+  /** @internal */
+  constructor(
+    private readonly managed: ManagedRuntime.ManagedRuntime<Services, unknown>,
+    private readonly runtime: RuntimeShape,
+    private readonly book: ContactBookShape,
+    private readonly identity: UnlockedIdentity,
+    private readonly settings: Partial<RuntimeSettings>
+  ) {
+    this.profile = runtime.profile
+    this.address = runtime.address
+  }
+
+  /**
+   * Queues `body` for `contact` (a uid) until the contact acknowledges it; resolves with the
+   * message as queued (its `id` is what receipts refer to).
+   */
+  send(contact: string, body: string, options?: SendOptions): Promise<Text> {
+    if (this.closed) return Promise.reject(new NodeClosed())
+    const now = this.runtime.send.unsafe
+    if (now === undefined) return this.run(this.runtime.send(contact as Uid, body, options))
+    const result: Text | SendError = now(contact as Uid, body, options)
+    return result._tag === "Text" ? Promise.resolve(result) : Promise.reject(result)
+  }
+
+  /**
+   * Calls `listener` with every event from now on (messages, receipts, link states, …), in order,
+   * in a microtask after each; returns the function that stops it. A listener that throws is
+   * logged and keeps listening.
+   */
+  on(listener: (event: RuntimeEvent) => void): () => void {
+    if (this.closed) throw new NodeClosed()
+    const scope = Effect.runSync(Scope.make())
+    this.managed.runSync(Scope.extend(this.runtime.listen(listener), scope))
+    return () => Effect.runSync(Scope.close(scope, Exit.void))
+  }
+
+  /** A signed link code for others to add this node, reachable at `host:port`. */
+  linkCode(host?: string, port?: number): string {
+    const { keyPair, profile } = this.identity
+    return ContactCode.makeLinkCode(
+      { ...keyPair, uid: profile.uid, username: profile.username },
+      host ?? this.settings.advertiseHost ?? lanAddress(),
+      port ?? (this.address.port || profile.listenPort)
+    )
+  }
+
+  /** Adds the contact a link code or `.jcard`'s contents describes. */
+  addContact(code: string, options?: AddContactOptions): Promise<Contact> {
+    const { keyPair, profile } = this.identity
+    return this.run(Effect.gen(this, function*() {
+      const card = yield* ContactCode.parse(code)
+      if (isOwn(card, profile.uid, keyPair.publicKey)) {
+        return yield* new ContactError({ reason: "Invalid", detail: "that is your own identity" })
+      }
+      const contact = toContact(card, { ...options, addedAt: Date.now() })
+      yield* this.book.add(contact)
+      return contact
+    }))
+  }
+
+  /** Adds (or with `update`, changes) a contact given as a whole. */
+  putContact(contact: Contact, update = false): Promise<void> {
+    return this.run(update ? this.book.update(contact) : this.book.add(contact))
+  }
+
+  /** Removes the contact, closes its link and drops what was still queued for it. */
+  removeContact(contact: string): Promise<void> {
+    return this.run(this.runtime.removeContact(contact as Uid))
+  }
+
+  contacts(): Promise<ReadonlyArray<Contact>> {
+    return this.run(this.book.list)
+  }
+
+  /** Round-trip time in milliseconds of one ping on the contact's link. */
+  ping(contact: string): Promise<number> {
+    return this.run(this.runtime.ping(contact as Uid))
+  }
+
+  health(contact: string): Promise<LinkHealth> {
+    return this.run(this.runtime.health(contact as Uid))
+  }
+
+  healthAll(): Promise<ReadonlyArray<LinkHealth>> {
+    return this.run(this.runtime.healthAll)
+  }
+
+  /** Dials the contact now instead of waiting for its next retry. */
+  connectNow(contact: string): Promise<void> {
+    return this.run(this.runtime.connectNow(contact as Uid))
+  }
+
+  typing(contact: string, active: boolean): Promise<void> {
+    return this.run(this.runtime.typing(contact as Uid, active))
+  }
+
+  sendReadReceipts(contact: string, ids: ReadonlyArray<string>): Promise<void> {
+    return this.run(this.runtime.sendReadReceipts(contact as Uid, ids as ReadonlyArray<MessageId>))
+  }
+
+  /** Stops the node: links say goodbye, listeners stop, the store closes. */
+  close(): Promise<void> {
+    if (this.closed) return Promise.resolve()
+    this.closed = true
+    return this.managed.dispose()
+  }
+
+  private run<A, E>(effect: Effect.Effect<A, E, Services>): Promise<A> {
+    if (this.closed) return Promise.reject(new NodeClosed())
+    return this.managed.runPromiseExit(effect).then(valueOf)
+  }
+}
+
+const startWith = async <E>(
+  layer: Layer.Layer<Services, E>,
+  settings: Partial<RuntimeSettings>
+): Promise<JarvisNode> => {
+  const managed = ManagedRuntime.make(layer)
+  const exit = await managed.runPromiseExit(
+    Effect.all([Runtime, ContactBook, LocalIdentity])
+  )
+  if (Exit.isFailure(exit)) {
+    await managed.dispose()
+    throw Cause.squash(exit.cause)
+  }
+  const [runtime, book, identity] = exit.value
+  return new JarvisNode(managed, runtime, book, identity, settings)
+}
+
+/**
+ * Starts a node in memory: contacts from `contacts` or added later, nothing kept after `close`.
+ *
+ * @since 2.1.0
+ * @category constructors
+ */
+export const start = async (options: StartOptions = {}): Promise<JarvisNode> => {
+  const settings = options.settings ?? {}
+  const identity: UnlockedIdentity = options.identity ?? valueOf(
+    await Effect.runPromiseExit(
+      Identity.generate({ username: options.username ?? "jarvis", listenPort: settings.listenPort ?? DEFAULT_PORT })
+    )
+  )
+  return startWith(Embedded.layer({ ...options, identity, settings }), settings)
+}
+
+/**
+ * Opens the data directory a `jarvis init` created (its lock, identity and encrypted store) and
+ * runs its node; fails with `AlreadyRunning` while a daemon uses it.
+ *
+ * @since 2.1.0
+ * @category constructors
+ */
+export const openDataDir = (options: OpenOptions): Promise<JarvisNode> =>
+  startWith(
+    Embedded.layerDataDir(options) as Layer.Layer<Services | EventLog, unknown>,
+    options.settings ?? {}
+  )
