@@ -8,19 +8,20 @@ import type { RuntimeEvent } from "../../src/domain/Events.js"
 import * as Embedded from "../../src/Embedded.js"
 import { ContactBook } from "../../src/services/ContactBook.js"
 import { Events } from "../../src/services/Events.js"
-import type { UnlockedIdentity } from "../../src/services/Identity.js"
+import type { Profile, UnlockedIdentity } from "../../src/services/Identity.js"
 import * as Identity from "../../src/services/Identity.js"
 import type { Contender, Pair } from "./types.js"
 
-const HOST = "127.0.0.1"
+export const HOST = "127.0.0.1"
 const settings = { bindAddress: HOST, listenPort: 0, mailboxCapacity: 10_000_000, duplicateWindow: Duration.millis(50) }
 
-const contactOf = (identity: UnlockedIdentity, port: number) =>
+/** The contact another node has for `node` (an identity or a running node) listening on `port`. */
+export const contactOf = (node: { readonly profile: Profile }, port: number) =>
   new Contact({
-    uid: identity.profile.uid,
-    username: identity.profile.username,
-    publicKey: identity.profile.publicKey,
-    fingerprint: identity.profile.fingerprint,
+    uid: node.profile.uid,
+    username: node.profile.username,
+    publicKey: node.profile.publicKey,
+    fingerprint: node.profile.fingerprint,
     host: HOST,
     port,
     verified: true,
@@ -95,7 +96,7 @@ export const jarvis = (): Contender => {
   const run = <A, E>(effect: Effect.Effect<A, E>) => Effect.runPromise(effect)
   let connectPair: Effect.Effect.Success<typeof startPair> | undefined
   return {
-    name: "Jarvis runtime (v2, Noise IK)",
+    name: "Jarvis runtime, Effect API",
     open: async (): Promise<Pair> => {
       const { alice, bob, scope } = await run(startPair)
       await run(link(alice, bob))

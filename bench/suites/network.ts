@@ -6,6 +6,7 @@
 import { median, percentile, table } from "../lib.js"
 import type { Row } from "../lib.js"
 import { jarvis } from "../peers/jarvis.js"
+import { jarvisPromise } from "../peers/jarvisPromise.js"
 import { libp2p } from "../peers/libp2p.js"
 import { rawTcp } from "../peers/rawTcp.js"
 import { secretStream } from "../peers/secretStream.js"
@@ -116,7 +117,7 @@ const measure = async (contender: Contender): Promise<Result> => {
 
 export const run = async () => {
   const only = process.env.BENCH_ONLY?.split(",")
-  const contenders = [jarvis(), rawTcp(false), rawTcp(true), secretStream, libp2p()].filter((c) =>
+  const contenders = [jarvisPromise(), jarvis(), rawTcp(false), rawTcp(true), secretStream, libp2p()].filter((c) =>
     only === undefined || only.some((o) => c.name.toLowerCase().includes(o.toLowerCase()))
   )
   const results: Array<Result> = []
@@ -129,7 +130,7 @@ export const run = async () => {
   const rows = (metric: Metric, unit: string, lowerIsBetter: boolean): Array<Row> =>
     results.map((r) => ({
       name: r.name.includes("Jarvis") && metric.startsWith("rtt")
-        ? `${r.name}: message echo through both APIs`
+        ? `${r.name}: message echo, application to application`
         : r.name,
       value: r[metric],
       unit: lowerIsBetter ? `${unit} (lower is better)` : unit,
