@@ -18,8 +18,7 @@
  *
  * @since 2.1.0
  */
-import type { Layer } from "effect"
-import { Cause, Effect, Exit, ManagedRuntime, Scope } from "effect"
+import { Cause, Effect, Exit, Layer, Logger, LogLevel, ManagedRuntime, Scope } from "effect"
 import type { RuntimeShape, SendError, SendOptions } from "./actors/Runtime.js"
 import { Runtime } from "./actors/Runtime.js"
 import type { Contact } from "./domain/Contact.js"
@@ -53,6 +52,8 @@ export interface StartOptions {
   readonly settings?: Partial<RuntimeSettings> | undefined
   /** Default TCP; `MemoryTransport.layer` for simulations. */
   readonly transport?: Layer.Layer<Transport> | undefined
+  /** What the node logs (to stdout, with Effect's logger); default "Warning". */
+  readonly logLevel?: LogLevel.Literal | undefined
 }
 
 /**
@@ -64,6 +65,8 @@ export interface OpenOptions {
   /** Default: `$JARVIS_HOME`, else the platform's data directory. */
   readonly dataDir?: string | undefined
   readonly settings?: Partial<RuntimeSettings> | undefined
+  /** What the node logs (to stdout, with Effect's logger); default "Warning". */
+  readonly logLevel?: LogLevel.Literal | undefined
 }
 
 /**
@@ -214,9 +217,10 @@ export class JarvisNode {
 
 const startWith = async <E>(
   layer: Layer.Layer<Services, E>,
-  settings: Partial<RuntimeSettings>
+  settings: Partial<RuntimeSettings>,
+  logLevel: LogLevel.Literal = "Warning"
 ): Promise<JarvisNode> => {
-  const managed = ManagedRuntime.make(layer)
+  const managed = ManagedRuntime.make(Layer.provide(layer, Logger.minimumLogLevel(LogLevel.fromLiteral(logLevel))))
   const exit = await managed.runPromiseExit(
     Effect.all([Runtime, ContactBook, LocalIdentity])
   )
@@ -241,7 +245,7 @@ export const start = async (options: StartOptions = {}): Promise<JarvisNode> => 
       Identity.generate({ username: options.username ?? "jarvis", listenPort: settings.listenPort ?? DEFAULT_PORT })
     )
   )
-  return startWith(Embedded.layer({ ...options, identity, settings }), settings)
+  return startWith(Embedded.layer({ ...options, identity, settings }), settings, options.logLevel)
 }
 
 /**
@@ -254,5 +258,6 @@ export const start = async (options: StartOptions = {}): Promise<JarvisNode> => 
 export const openDataDir = (options: OpenOptions): Promise<JarvisNode> =>
   startWith(
     Embedded.layerDataDir(options) as Layer.Layer<Services | EventLog, unknown>,
-    options.settings ?? {}
+    options.settings ?? {},
+    options.logLevel
   )

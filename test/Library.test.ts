@@ -33,10 +33,22 @@ const stopProcess = (child: ChildProcess) =>
   })
 
 describe("library", () => {
-  it("docs/LIBRARY.md shows the tested echo bot verbatim", () => {
+  it("docs/LIBRARY.md shows the tested examples verbatim", () => {
     const doc = Fs.readFileSync("docs/LIBRARY.md", "utf8")
     assert.include(doc, Fs.readFileSync("examples/echo-bot.ts", "utf8"))
+    assert.include(doc, Fs.readFileSync("examples/promise-echo.ts", "utf8"))
   })
+
+  it("the documented Promise API example runs as a process: two nodes, one echo, a clean exit", async () => {
+    const child = spawn(process.execPath, ["--import", "tsx", "examples/promise-echo.ts"], {
+      stdio: ["ignore", "pipe", "inherit"]
+    })
+    let out = ""
+    child.stdout.on("data", (chunk: Buffer) => (out += chunk.toString()))
+    const code = await new Promise<number | null>((resolve) => child.once("exit", resolve))
+    assert.strictEqual(code, 0)
+    assert.match(out, /^sent [0-9a-f]{32}, got "echo: hello"\n$/)
+  }, 30_000)
 
   it.scopedLive(
     "the documented echo bot answers, and after a restart answers what it missed, once",
