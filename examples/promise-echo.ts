@@ -17,5 +17,5 @@ const answer = new Promise<string>((resolve) =>
   })
 )
 const sent = await alice.send(bob.profile.uid, "hello")
-console.log(`sent ${sent.id}, got "${await answer}"`)
+process.stdout.write(`sent ${sent.id}, got "${await answer}"\n`)
 await Promise.all([alice.close(), bob.close()])
