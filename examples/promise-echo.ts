@@ -8,8 +8,8 @@ const bob = await Jarvis.start({ username: "bob", settings })
 await alice.addContact(bob.linkCode("127.0.0.1"))
 await bob.addContact(alice.linkCode("127.0.0.1"))
 
-bob.on((event) => {
-  if (event._tag === "MessageReceived") void bob.send(event.contact, `echo: ${event.body}`)
+bob.on(async (event) => {
+  if (event._tag === "MessageReceived") await bob.send(event.contact, `echo: ${event.body}`)
 })
 const answer = new Promise<string>((resolve) =>
   alice.on((event) => {

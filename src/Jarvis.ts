@@ -6,8 +6,8 @@
  *
  * ```ts
  * const bot = await Jarvis.start({ username: "bot", settings: { listenPort: 5000 } })
- * bot.on((event) => {
- *   if (event._tag === "MessageReceived") bot.send(event.contact, `echo: ${event.body}`)
+ * bot.on(async (event) => {
+ *   if (event._tag === "MessageReceived") await bot.send(event.contact, `echo: ${event.body}`)
  * })
  * await bot.addContact(linkCodeFromAFriend)
  * ```
@@ -18,24 +18,25 @@
  *
  * @since 2.1.0
  */
-import { Cause, Effect, Exit, Layer, Logger, LogLevel, ManagedRuntime, Scope } from "effect"
+import { Cause, Clock, Effect, Exit, Layer, Logger, LogLevel, ManagedRuntime, Schema, Scope } from "effect"
 import type { RuntimeShape, SendError, SendOptions } from "./actors/Runtime.js"
 import { Runtime } from "./actors/Runtime.js"
-import type { Contact } from "./domain/Contact.js"
+import { Contact } from "./domain/Contact.js"
 import { isOwn, toContact } from "./domain/ContactCard.js"
-import { ContactError, NodeClosed } from "./domain/Errors.js"
+import { ContactError, InvalidInput, NodeClosed } from "./domain/Errors.js"
 import type { LinkHealth, RuntimeEvent } from "./domain/Events.js"
-import type { MessageId, Uid } from "./domain/Ids.js"
+import type { Uid } from "./domain/Ids.js"
+import { MessageId as MessageIdSchema } from "./domain/Ids.js"
 import type { Text } from "./domain/Messages.js"
 import * as Embedded from "./Embedded.js"
 import * as ContactCode from "./protocol/ContactCode.js"
 import type { ContactBookShape } from "./services/ContactBook.js"
 import { ContactBook } from "./services/ContactBook.js"
-import type { EventLog } from "./services/EventLog.js"
 import * as Identity from "./services/Identity.js"
 import type { Profile, UnlockedIdentity } from "./services/Identity.js"
 import { LocalIdentity } from "./services/LocalIdentity.js"
-import type { RuntimeSettings } from "./services/RuntimeConfig.js"
+import type { RuntimeSettings, SettingsInput } from "./services/RuntimeConfig.js"
+import { fromInput } from "./services/RuntimeConfig.js"
 import type { ListenAddress, Transport } from "./services/Transport.js"
 import { lanAddress } from "./services/Transport.js"
 
@@ -49,10 +50,11 @@ export interface StartOptions {
   /** The new identity's name (default "jarvis"); ignored with `identity`. Its port: `settings.listenPort`, else 5000. */
   readonly username?: string | undefined
   readonly contacts?: ReadonlyArray<Contact> | undefined
-  readonly settings?: Partial<RuntimeSettings> | undefined
+  /** `RuntimeConfig`'s settings; durations in milliseconds or as text ("10 seconds"). */
+  readonly settings?: SettingsInput | undefined
   /** Default TCP; `MemoryTransport.layer` for simulations. */
   readonly transport?: Layer.Layer<Transport> | undefined
-  /** What the node logs (to stdout, with Effect's logger); default "Warning". */
+  /** What the node logs (logfmt lines on stderr); default "Warning". */
   readonly logLevel?: LogLevel.Literal | undefined
 }
 
@@ -64,8 +66,8 @@ export interface OpenOptions {
   readonly password: string
   /** Default: `$JARVIS_HOME`, else the platform's data directory. */
   readonly dataDir?: string | undefined
-  readonly settings?: Partial<RuntimeSettings> | undefined
-  /** What the node logs (to stdout, with Effect's logger); default "Warning". */
+  readonly settings?: SettingsInput | undefined
+  /** What the node logs (logfmt lines on stderr); default "Warning". */
   readonly logLevel?: LogLevel.Literal | undefined
 }
 
@@ -86,13 +88,23 @@ const DEFAULT_PORT = 5000
 
 type Services = Runtime | ContactBook | LocalIdentity
 
+const decodeIds = Schema.decodeUnknown(Schema.Array(MessageIdSchema))
+
+/** A value the constructor checks; its ParseError becomes `InvalidInput`. */
+const validated = <A>(make: () => A): Effect.Effect<A, InvalidInput> =>
+  Effect.try({
+    try: make,
+    catch: (error) => new InvalidInput({ detail: error instanceof Error ? error.message : String(error) })
+  })
+
 const valueOf = <A, E>(exit: Exit.Exit<A, E>): A => {
   if (Exit.isSuccess(exit)) return exit.value
   throw Cause.squash(exit.cause)
 }
 
 /**
- * A running node. Every method rejects with `NodeClosed` once `close` was called.
+ * A running node. Once `close` was called, every method that reaches the node rejects with
+ * `NodeClosed` (`on` throws it).
  *
  * @since 2.1.0
  * @category models
@@ -100,7 +112,7 @@ const valueOf = <A, E>(exit: Exit.Exit<A, E>): A => {
 export class JarvisNode {
   readonly profile: Profile
   readonly address: ListenAddress
-  private closed = false
+  private closing: Promise<void> | undefined = undefined
 
   /** @internal */
   constructor(
@@ -119,7 +131,7 @@ export class JarvisNode {
    * message as queued (its `id` is what receipts refer to).
    */
   send(contact: string, body: string, options?: SendOptions): Promise<Text> {
-    if (this.closed) return Promise.reject(new NodeClosed())
+    if (this.closing !== undefined) return Promise.reject(new NodeClosed())
     const now = this.runtime.send.unsafe
     if (now === undefined) return this.run(this.runtime.send(contact as Uid, body, options))
     const result: Text | SendError = now(contact as Uid, body, options)
@@ -128,11 +140,11 @@ export class JarvisNode {
 
   /**
    * Calls `listener` with every event from now on (messages, receipts, link states, …), in order,
-   * in a microtask after each; returns the function that stops it. A listener that throws is
-   * logged and keeps listening.
+   * in a microtask after each; returns the function that stops it. A listener may be async: one
+   * that throws or rejects is logged and keeps listening.
    */
-  on(listener: (event: RuntimeEvent) => void): () => void {
-    if (this.closed) throw new NodeClosed()
+  on(listener: (event: RuntimeEvent) => unknown): () => void {
+    if (this.closing !== undefined) throw new NodeClosed()
     const scope = Effect.runSync(Scope.make())
     this.managed.runSync(Scope.extend(this.runtime.listen(listener), scope))
     return () => Effect.runSync(Scope.close(scope, Exit.void))
@@ -152,19 +164,24 @@ export class JarvisNode {
   addContact(code: string, options?: AddContactOptions): Promise<Contact> {
     const { keyPair, profile } = this.identity
     return this.run(Effect.gen(this, function*() {
+      if (typeof code !== "string") return yield* new InvalidInput({ detail: "a contact code is a string" })
       const card = yield* ContactCode.parse(code)
       if (isOwn(card, profile.uid, keyPair.publicKey)) {
         return yield* new ContactError({ reason: "Invalid", detail: "that is your own identity" })
       }
-      const contact = toContact(card, { ...options, addedAt: Date.now() })
+      const addedAt = yield* Clock.currentTimeMillis
+      const contact = yield* validated(() => toContact(card, { ...options, addedAt }))
       yield* this.book.add(contact)
       return contact
     }))
   }
 
-  /** Adds (or with `update`, changes) a contact given as a whole. */
+  /** Adds (or with `update`, changes) a contact given as a whole (checked as `Contact`). */
   putContact(contact: Contact, update = false): Promise<void> {
-    return this.run(update ? this.book.update(contact) : this.book.add(contact))
+    return this.run(Effect.flatMap(
+      validated(() => contact instanceof Contact ? contact : new Contact(contact)),
+      (valid) => update ? this.book.update(valid) : this.book.add(valid)
+    ))
   }
 
   /** Removes the contact, closes its link and drops what was still queued for it. */
@@ -195,35 +212,56 @@ export class JarvisNode {
   }
 
   typing(contact: string, active: boolean): Promise<void> {
+    if (typeof active !== "boolean") return Promise.reject(new InvalidInput({ detail: "active is a boolean" }))
     return this.run(this.runtime.typing(contact as Uid, active))
   }
 
   sendReadReceipts(contact: string, ids: ReadonlyArray<string>): Promise<void> {
-    return this.run(this.runtime.sendReadReceipts(contact as Uid, ids as ReadonlyArray<MessageId>))
+    return this.run(Effect.flatMap(
+      Effect.mapError(
+        decodeIds(ids),
+        () => new InvalidInput({ detail: "message ids are 1-64 characters of [A-Za-z0-9._:-]" })
+      ),
+      (valid) => this.runtime.sendReadReceipts(contact as Uid, valid)
+    ))
   }
 
-  /** Stops the node: links say goodbye, listeners stop, the store closes. */
+  /**
+   * Stops the node: links say goodbye, listeners hear the last events, the store closes. Every
+   * call resolves when that is done.
+   */
   close(): Promise<void> {
-    if (this.closed) return Promise.resolve()
-    this.closed = true
-    return this.managed.dispose()
+    return this.closing ??= this.managed.dispose()
   }
 
   private run<A, E>(effect: Effect.Effect<A, E, Services>): Promise<A> {
-    if (this.closed) return Promise.reject(new NodeClosed())
+    if (this.closing !== undefined) return Promise.reject(new NodeClosed())
     return this.managed.runPromiseExit(effect).then(valueOf)
+  }
+}
+
+/** Logfmt lines on stderr (stdout belongs to the application), from `level` up. */
+const logging = (level: LogLevel.Literal = "Warning") =>
+  Layer.merge(
+    Logger.replace(Logger.defaultLogger, Logger.withConsoleError(Logger.logfmtLogger)),
+    Logger.minimumLogLevel(LogLevel.fromLiteral(level))
+  )
+
+const settingsOf = (input: SettingsInput | undefined): Partial<RuntimeSettings> => {
+  try {
+    return fromInput(input ?? {})
+  } catch (error) {
+    throw new InvalidInput({ detail: `settings: ${error instanceof Error ? error.message : String(error)}` })
   }
 }
 
 const startWith = async <E>(
   layer: Layer.Layer<Services, E>,
   settings: Partial<RuntimeSettings>,
-  logLevel: LogLevel.Literal = "Warning"
+  logLevel: LogLevel.Literal | undefined
 ): Promise<JarvisNode> => {
-  const managed = ManagedRuntime.make(Layer.provide(layer, Logger.minimumLogLevel(LogLevel.fromLiteral(logLevel))))
-  const exit = await managed.runPromiseExit(
-    Effect.all([Runtime, ContactBook, LocalIdentity])
-  )
+  const managed = ManagedRuntime.make(Layer.provide(layer, logging(logLevel)))
+  const exit = await managed.runPromiseExit(Effect.all([Runtime, ContactBook, LocalIdentity]))
   if (Exit.isFailure(exit)) {
     await managed.dispose()
     throw Cause.squash(exit.cause)
@@ -239,7 +277,7 @@ const startWith = async <E>(
  * @category constructors
  */
 export const start = async (options: StartOptions = {}): Promise<JarvisNode> => {
-  const settings = options.settings ?? {}
+  const settings = settingsOf(options.settings)
   const identity: UnlockedIdentity = options.identity ?? valueOf(
     await Effect.runPromiseExit(
       Identity.generate({ username: options.username ?? "jarvis", listenPort: settings.listenPort ?? DEFAULT_PORT })
@@ -255,9 +293,7 @@ export const start = async (options: StartOptions = {}): Promise<JarvisNode> => 
  * @since 2.1.0
  * @category constructors
  */
-export const openDataDir = (options: OpenOptions): Promise<JarvisNode> =>
-  startWith(
-    Embedded.layerDataDir(options) as Layer.Layer<Services | EventLog, unknown>,
-    options.settings ?? {},
-    options.logLevel
-  )
+export const openDataDir = async (options: OpenOptions): Promise<JarvisNode> => {
+  const settings = settingsOf(options.settings)
+  return startWith(Embedded.layerDataDir({ ...options, settings }), settings, options.logLevel)
+}

@@ -2,7 +2,8 @@
  * The Promise facade (`Jarvis.start`): two nodes on 127.0.0.1 added to each other by link codes,
  * an echo written as a plain listener, typed rejections, listener failures and close.
  */
-import { afterEach, assert, describe, it } from "@effect/vitest"
+import { afterEach, assert, describe, it, vi } from "@effect/vitest"
+import type { Contact } from "../src/domain/Contact.js"
 import type { RuntimeEvent } from "../src/domain/Events.js"
 import * as Jarvis from "../src/Jarvis.js"
 
@@ -97,6 +98,27 @@ describe("Jarvis (Promise API)", () => {
     assert.deepStrictEqual([twice._tag, twice.reason], ["ContactError", "AlreadyExists"])
   })
 
+  it("what plain JavaScript passes is checked at the edge: InvalidInput, never a defect or a bad frame", async () => {
+    const alice = await start("alice")
+    const bob = await start("bob")
+    const carol = await start("carol")
+    await alice.addContact(bob.linkCode(HOST, 1))
+    const invalid = async (promise: Promise<unknown>) =>
+      assert.strictEqual((await rejection(promise))._tag, "InvalidInput")
+    await invalid(alice.send(bob.profile.uid, "x", { expiresAt: "9999999999999" as unknown as number }))
+    await invalid(alice.send(bob.profile.uid, "x", { expiresAt: 1 }))
+    await invalid(alice.typing(bob.profile.uid, "yes" as unknown as boolean))
+    await invalid(alice.sendReadReceipts(bob.profile.uid, ["", 42 as unknown as string]))
+    await invalid(alice.addContact(carol.linkCode(HOST), { notes: "n".repeat(5000) }))
+    await invalid(alice.addContact(42 as unknown as string))
+    await invalid(alice.putContact({ uid: carol.profile.uid } as unknown as Contact))
+    await invalid(Jarvis.start({ settings: { ...settings, pingInterval: "banana" as unknown as number } }))
+    assert.deepStrictEqual((await alice.contacts()).map((c) => c.username), ["bob"])
+    // Durations as plain input: milliseconds or text.
+    const tuned = await Jarvis.start({ settings: { ...settings, pingInterval: 5_000, deadAfter: "20 seconds" } })
+    open.push(tuned)
+  })
+
   it("a listener that throws keeps listening and harms no other; a stopped one hears nothing", async () => {
     const { alice, bob } = await pair()
     const thrown: Array<string> = []
@@ -120,13 +142,41 @@ describe("Jarvis (Promise API)", () => {
     assert.deepStrictEqual(stopped, ["1"])
   })
 
+  it("an async listener whose send is refused is logged on stderr, not an unhandled rejection, and keeps listening", async () => {
+    const { alice, bob } = await pair()
+    const errors = vi.spyOn(console, "error").mockImplementation(() => {})
+    try {
+      const refused: Array<string> = []
+      bob.on(async (event) => {
+        if (event._tag !== "MessageReceived") return
+        try {
+          await bob.send("nobody", `re: ${event.body}`)
+        } catch (error) {
+          refused.push(`${(error as { readonly _tag: string })._tag} for ${event.body}`)
+          throw error
+        }
+      })
+      const second = next(bob, (e) => e._tag === "MessageReceived" && e.body === "2" ? e : undefined)
+      await alice.send(bob.profile.uid, "1")
+      await alice.send(bob.profile.uid, "2")
+      await second
+      await new Promise((resolve) => setImmediate(resolve))
+      assert.deepStrictEqual(refused, ["ContactError for 1", "ContactError for 2"])
+      const logged = errors.mock.calls.map((args) => String(args[0]))
+      assert.strictEqual(logged.filter((line) => line.includes("an event listener failed")).length, 2)
+    } finally {
+      errors.mockRestore()
+    }
+  })
+
   it("after close every call rejects with NodeClosed, and the peer sees the link go", async () => {
     const { alice, bob } = await pair()
     await alice.send(bob.profile.uid, "hello")
     await next(bob, (e) => e._tag === "MessageReceived" ? e : undefined)
     const down = next(bob, (e) => e._tag === "LinkStateChanged" && e.state !== "connected" ? e : undefined)
-    await alice.close()
-    await alice.close() // idempotent
+    const closing = alice.close()
+    assert.strictEqual(alice.close(), closing, "a second close waits for the same end")
+    await closing
     assert.strictEqual((await rejection(alice.send(bob.profile.uid, "late")))._tag, "NodeClosed")
     assert.strictEqual((await rejection(alice.contacts()))._tag, "NodeClosed")
     assert.throws(() => alice.on(() => {}))

@@ -41,7 +41,8 @@ describe("library", () => {
 
   it("the documented Promise API example runs as a process: two nodes, one echo, a clean exit", async () => {
     const child = spawn(process.execPath, ["--import", "tsx", "examples/promise-echo.ts"], {
-      stdio: ["ignore", "pipe", "inherit"]
+      stdio: ["ignore", "pipe", "inherit"],
+      timeout: 25_000
     })
     let out = ""
     child.stdout.on("data", (chunk: Buffer) => (out += chunk.toString()))
@@ -126,6 +127,18 @@ describe("library", () => {
         const node = yield* Effect.promise(() => Jarvis.openDataDir({ ...options, password: "pw" }))
         yield* Effect.addFinalizer(() => Effect.promise(() => node.close()))
         assert.strictEqual(node.profile.uid, bAtA.uid)
+        const heard = yield* Effect.sync(() =>
+          new Promise<string>((resolve) => {
+            const stop = node.on((event) => {
+              if (event._tag === "MessageReceived" && event.body === "to the Promise API") {
+                stop()
+                resolve(event.body)
+              }
+            })
+          })
+        )
+        yield* alice.client.messages.send({ contact: bAtA.uid, body: "to the Promise API" })
+        assert.strictEqual(yield* Effect.promise(() => heard), "to the Promise API")
         const sent = yield* Effect.promise(() => node.send(aAtB.uid, "through the Promise API"))
         yield* alice.client.messages.history({ contact: "bob", limit: 10 }).pipe(
           Effect.repeat({

@@ -76,7 +76,7 @@ export interface RuntimeShape {
   readonly events: Stream.Stream<RuntimeEvent>
   readonly subscribe: Effect.Effect<Queue.Dequeue<RuntimeEvent>, never, Scope.Scope>
   /** Calls `listener` with every event until the scope closes, without a fiber (see `Events.listen`). */
-  readonly listen: (listener: (event: RuntimeEvent) => void) => Effect.Effect<void, never, Scope.Scope>
+  readonly listen: (listener: (event: RuntimeEvent) => unknown) => Effect.Effect<void, never, Scope.Scope>
 }
 
 /**
@@ -186,8 +186,8 @@ export const make = Effect.gen(function*() {
       return new InvalidInput({ detail: "a message id is 1-64 characters of [A-Za-z0-9._:-]" })
     }
     const sentAt = clock.unsafeCurrentTimeMillis()
-    if (options?.expiresAt !== undefined && !(options.expiresAt > sentAt)) {
-      return new InvalidInput({ detail: "the expiry must be in the future" })
+    if (options?.expiresAt !== undefined && !(typeof options.expiresAt === "number" && options.expiresAt > sentAt)) {
+      return new InvalidInput({ detail: "the expiry must be in the future (epoch ms)" })
     }
     return Held.text((options?.id as MessageId | undefined) ?? newMessageId(sentAt), body, sentAt)
   }

@@ -27,9 +27,10 @@ export interface EventsShape {
   /**
    * Calls `listener` with every event from now on until the scope closes, in order and without
    * loss: in a microtask after each publish, with no fiber and no queue (the cheapest way to
-   * watch events, for code that reacts at once). A listener that throws is logged and kept.
+   * watch events, for code that reacts at once). A listener that throws, or returns a promise that
+   * rejects, is logged and kept.
    */
-  readonly listen: (listener: (event: RuntimeEvent) => void) => Effect.Effect<void, never, Scope.Scope>
+  readonly listen: (listener: (event: RuntimeEvent) => unknown) => Effect.Effect<void, never, Scope.Scope>
   readonly stream: Stream.Stream<RuntimeEvent>
 }
 
@@ -60,7 +61,7 @@ export const make = (capacity = 16_384) =>
         }
       ),
       subscribe: hub.subscribe,
-      listen: (listener) => hub.listen(listener),
+      listen: hub.listen,
       stream: hub.stream
     }))
 

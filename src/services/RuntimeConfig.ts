@@ -113,3 +113,32 @@ export class RuntimeConfig extends Context.Tag("jarvis/RuntimeConfig")<RuntimeCo
   static readonly layerWith = (overrides: Partial<RuntimeSettings>) =>
     Layer.succeed(RuntimeConfig, { ...defaults, ...overrides })
 }
+
+/**
+ * Settings as code without Effect writes them: every duration as a `Duration.DurationInput`
+ * (milliseconds, `"10 seconds"`, …).
+ *
+ * @since 2.1.0
+ * @category models
+ */
+export type SettingsInput = {
+  readonly [K in keyof RuntimeSettings]?: RuntimeSettings[K] extends Duration.Duration ? Duration.DurationInput
+    : RuntimeSettings[K]
+}
+
+/**
+ * Settings from their input form; throws on a duration that is not one.
+ *
+ * @since 2.1.0
+ * @category constructors
+ */
+export const fromInput = (input: SettingsInput): Partial<RuntimeSettings> => {
+  const out: Record<string, unknown> = {}
+  for (const [key, value] of Object.entries(input)) {
+    if (value === undefined) continue
+    out[key] = Duration.isDuration(defaults[key as keyof RuntimeSettings])
+      ? Duration.decode(value as Duration.DurationInput)
+      : value
+  }
+  return out as Partial<RuntimeSettings>
+}

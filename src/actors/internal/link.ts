@@ -7,12 +7,16 @@
  * completes synchronously (the in-memory services do). Deliveries run one batch at a time, in
  * order; reading pauses while too many batches wait.
  *
- * Writing: a turn starts when something arrives (or the link starts). The first thing ready then (a
- * reply, a Pong) is written at once (latency); whatever else becomes ready waits for the end of the
- * event loop's turn (`setImmediate`: everything ready now has run), so what the application queues
- * meanwhile leaves in one frame and one write (throughput). Acks wait the same way: they ride on
- * the reply an application sends to what it just received instead of following it, or leave on
- * their own at the turn's end. Congestion stops the flush until the transport drains. Keepalive pings,
+ * Writing: a turn starts when something arrives (and when the link starts, and after each
+ * end-of-turn flush). The first thing ready in a turn (a reply, a Pong) is written at once
+ * (latency); whatever else becomes ready waits for the end of the event loop's turn
+ * (`setImmediate`: everything ready now has run), so what the application queues meanwhile leaves
+ * in as few frames and writes as fit (throughput). Acks wait the same way: they ride on the reply
+ * an application sends to what it just received instead of following it, or leave on their own
+ * at the turn's end. A flush that wrote everything cancels the turn's end (no idle callback after
+ * a reply), so until something arrives a new message waits for the end of the current turn (a
+ * few microseconds). Whenever something waits, the turn's end is scheduled or the transport is
+ * congested (and its drain flushes): nothing is stranded. Keepalive pings,
  * the dead-link deadline, rekeys and ping deadlines are entries in the runtime's shared timers.
  *
  * The link ends once, with a reason (the peer closed, a protocol violation, silence, Bye) or a

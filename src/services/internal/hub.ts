@@ -376,9 +376,10 @@ interface Sink<A> {
 
 /**
  * A plain function called with every event, in order: what a publish hands over is passed on in
- * one microtask after it (so the listener never runs inside the publisher's own code, and may
+ * one microtask after it (so the listener never runs inside the publisher's own call, and may
  * publish or send itself). Nothing is dropped: what waits is only what one synchronous run
- * published. A listener that throws is reported to `onDefect` and keeps listening.
+ * published, and a hub that shuts down still passes on what was published before. A listener
+ * that throws, or returns a promise that rejects, is reported to `onDefect` and keeps listening.
  *
  * @since 2.1.0
  * @category models
@@ -386,29 +387,40 @@ interface Sink<A> {
 export class Listener<A> implements Sink<A> {
   private pending: Array<A> = []
   private scheduled = false
+  /** Offers are taken (until the hub shuts down or the listener stops). */
+  private open = true
+  /** Events are passed on (until the listener stops). */
   private active = true
 
   constructor(
     private readonly hub: Hub<A>,
-    private readonly listener: (a: A) => void,
+    private readonly listener: (a: A) => unknown,
     private readonly onDefect: (defect: unknown) => void
   ) {}
 
   /** @internal */
   offer(a: A): void {
+    if (!this.open) return
     this.pending.push(a)
     this.schedule()
   }
 
   /** @internal */
   offerAll(as: ReadonlyArray<A>): void {
+    if (!this.open) return
     for (let i = 0; i < as.length; i++) this.pending.push(as[i]!)
     this.schedule()
   }
 
-  /** Stops at once: not even events already published are passed on. */
+  /** The hub shuts down: nothing more arrives, what was published is still passed on. */
   unsafeShutdown(): void {
+    this.open = false
+  }
+
+  /** Stops at once (from inside the listener too): not even events already published are passed on. */
+  stop(): void {
     if (!this.active) return
+    this.open = false
     this.active = false
     this.pending = []
     this.hub.remove(this)
@@ -426,7 +438,10 @@ export class Listener<A> implements Sink<A> {
     this.pending = []
     for (let i = 0; i < events.length && this.active; i++) {
       try {
-        this.listener(events[i]!)
+        const result = this.listener(events[i]!)
+        if (typeof (result as PromiseLike<unknown> | undefined)?.then === "function") {
+          ;(result as PromiseLike<unknown>).then(undefined, this.onDefect)
+        }
       } catch (defect) {
         this.onDefect(defect)
       }
@@ -471,25 +486,24 @@ export class Hub<A> {
   }
 
   /** Calls `listener` with every event published from now on (see {@link Listener}). */
-  readonly unsafeListen = (listener: (a: A) => void, onDefect: (defect: unknown) => void): Listener<A> => {
+  readonly unsafeListen = (listener: (a: A) => unknown, onDefect: (defect: unknown) => void): Listener<A> => {
     const sink = new Listener(this, listener, onDefect)
     if (this.closed) sink.unsafeShutdown()
     else this.subscribers = [...this.subscribers, sink]
     return sink
   }
 
-  /** A listener that stops when the scope closes; its defects are logged as errors. */
-  listen(listener: (a: A) => void): Effect.Effect<void, never, Scope.Scope> {
-    return Effect.acquireRelease(
+  /** A listener that stops when the scope closes; what it throws (or rejects with) is logged as an error. */
+  readonly listen = (listener: (a: A) => unknown): Effect.Effect<void, never, Scope.Scope> =>
+    Effect.acquireRelease(
       Effect.map(Effect.runtime<never>(), (runtime) => {
-        const report = Runtime.runFork(runtime)
-        return this.unsafeListen(listener, (defect) => {
-          report(Effect.logError("an event listener threw", Cause.die(defect)))
-        })
+        const log = Runtime.runSync(runtime)
+        return this.unsafeListen(listener, (defect) =>
+          log(Effect.logError("an event listener failed", Cause.die(defect))))
       }),
-      (sink) => Effect.sync(() => sink.unsafeShutdown())
+      (sink) =>
+        Effect.sync(() => sink.stop())
     )
-  }
 
   /** A subscription that ends (is shut down) when the scope closes. */
   readonly subscribe: Effect.Effect<Queue.Dequeue<A>, never, Scope.Scope> = Effect.acquireRelease(
