@@ -21,9 +21,14 @@ const text = (id: string, body = id): WireMessage => ({ _tag: "Text", id: id as 
 
 /** The transport with alice's outbound streams observed: writes and reading pauses. */
 const observed = (transport: TransportShape) => {
-  const seen = { writes: 0, reading: [] as Array<boolean> }
+  const seen = { writes: 0, congested: 0, reading: [] as Array<boolean> }
   const wrap = (stream: ByteStream): ByteStream => ({
     ...stream,
+    congested: () => {
+      const congested = stream.congested()
+      if (congested) seen.congested++
+      return congested
+    },
     writeNow: (chunks) => {
       seen.writes++
       return stream.writeNow(chunks)
@@ -136,6 +141,21 @@ describe("a link's writes and reads", () => {
       assert.deepStrictEqual(reply.slice(0, 2).map((m) => m._tag), ["Ack", "Text"])
       assert.deepStrictEqual(reply.filter((m) => m._tag === "Text").map((m) => m.body), burst("reply"))
       assert.strictEqual(seen.writes - before, 2, "the ack with the first reply, the other 49 together")
+    }))
+
+  it.scoped("a burst past the transport's high-water mark stops at congestion and, as the peer reads, all of it arrives in order", () =>
+    Effect.gen(function*() {
+      const { alice, link, peer, seen } = yield* aliceAndScripted()
+      const bodies = Array.from({ length: 3000 }, (_, i) => `${i} `.padEnd(1000, "x")) // ~3 MB, high water 1 MiB
+      yield* Effect.forEach(bodies, (body) => alice.runtime.send(peer, body))
+      yield* settle
+      assert.isAbove(seen.congested, 0, "the flush stopped at the high-water mark")
+      const writesWhileCongested = seen.writes
+      yield* settle
+      assert.strictEqual(seen.writes, writesWhileCongested, "and wrote nothing more until the peer read")
+      const got = yield* receiveUntil(link, (got) => got.filter((m) => m._tag === "Text").length === bodies.length)
+      assert.deepStrictEqual(got.filter((m) => m._tag === "Text").map((m) => m.body), bodies)
+      assert.isAbove(seen.writes, writesWhileCongested)
     }))
 
   it.scoped("reading pauses while deliveries wait behind a slow inbox and resumes as they drain; nothing is lost", () =>
