@@ -134,7 +134,12 @@ export class JarvisNode {
     if (this.closing !== undefined) return Promise.reject(new NodeClosed())
     const now = this.runtime.send.unsafe
     if (now === undefined) return this.run(this.runtime.send(contact as Uid, body, options))
-    const result: Text | SendError = now(contact as Uid, body, options)
+    let result: Text | SendError
+    try {
+      result = now(contact as Uid, body, options)
+    } catch (defect) {
+      return Promise.reject(defect) // a rejection, as from the effect, never a throw
+    }
     return result._tag === "Text" ? Promise.resolve(result) : Promise.reject(result)
   }
 
