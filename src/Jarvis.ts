@@ -25,7 +25,8 @@ import { Contact } from "./domain/Contact.js"
 import { isOwn, toContact } from "./domain/ContactCard.js"
 import { ContactError, InvalidInput, NodeClosed } from "./domain/Errors.js"
 import type { LinkHealth, RuntimeEvent } from "./domain/Events.js"
-import type { Uid } from "./domain/Ids.js"
+import type { HistoryEntry, PendingMessage, UnreadCounts } from "./domain/History.js"
+import type { MessageId, Uid } from "./domain/Ids.js"
 import { MessageId as MessageIdSchema } from "./domain/Ids.js"
 import type { Text } from "./domain/Messages.js"
 import * as Embedded from "./Embedded.js"
@@ -35,8 +36,10 @@ import { ContactBook } from "./services/ContactBook.js"
 import * as Identity from "./services/Identity.js"
 import type { Profile, UnlockedIdentity } from "./services/Identity.js"
 import { LocalIdentity } from "./services/LocalIdentity.js"
+import type { HistoryShape } from "./services/MessageStore.js"
+import { History } from "./services/MessageStore.js"
 import type { RuntimeSettings, SettingsInput } from "./services/RuntimeConfig.js"
-import { fromInput } from "./services/RuntimeConfig.js"
+import { defaults, fromInput } from "./services/RuntimeConfig.js"
 import type { ListenAddress, Transport } from "./services/Transport.js"
 import { lanAddress } from "./services/Transport.js"
 
@@ -117,10 +120,10 @@ export class JarvisNode {
   /** @internal */
   constructor(
     private readonly managed: ManagedRuntime.ManagedRuntime<Services, unknown>,
-    private readonly runtime: RuntimeShape,
+    protected readonly runtime: RuntimeShape,
     private readonly book: ContactBookShape,
     private readonly identity: UnlockedIdentity,
-    private readonly settings: Partial<RuntimeSettings>
+    protected readonly settings: RuntimeSettings
   ) {
     this.profile = runtime.profile
     this.address = runtime.address
@@ -239,9 +242,75 @@ export class JarvisNode {
     return this.closing ??= this.managed.dispose()
   }
 
-  private run<A, E>(effect: Effect.Effect<A, E, Services>): Promise<A> {
+  /** @internal */
+  protected run<A, E>(effect: Effect.Effect<A, E, Services>): Promise<A> {
     if (this.closing !== undefined) return Promise.reject(new NodeClosed())
     return this.managed.runPromiseExit(effect).then(valueOf)
+  }
+}
+
+/**
+ * A node over a data directory's store (`openDataDir`): everything `JarvisNode` does, and its
+ * history, unread counts and outbox, as the daemon's `messages.*` and `outbox.*` methods offer.
+ *
+ * @since 2.1.0
+ * @category models
+ */
+export class DurableJarvisNode extends JarvisNode {
+  /** @internal */
+  constructor(
+    managed: ManagedRuntime.ManagedRuntime<Services | History, unknown>,
+    runtime: RuntimeShape,
+    book: ContactBookShape,
+    identity: UnlockedIdentity,
+    settings: RuntimeSettings,
+    private readonly store: HistoryShape
+  ) {
+    super(managed, runtime, book, identity, settings)
+  }
+
+  /** The `limit` (1–1000, default 50) messages with `contact` before the cursor `before`, oldest first. */
+  history(
+    contact: string,
+    options: { readonly limit?: number | undefined; readonly before?: number | undefined } = {}
+  ): Promise<{ readonly messages: ReadonlyArray<HistoryEntry>; readonly next: number | undefined }> {
+    const limit = options.limit ?? 50
+    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {
+      return Promise.reject(new InvalidInput({ detail: "limit is a whole number from 1 to 1000" }))
+    }
+    if (options.before !== undefined && !Number.isInteger(options.before)) {
+      return Promise.reject(new InvalidInput({ detail: "before is a cursor from an earlier page" }))
+    }
+    return this.run(this.store.page(contact as Uid, { limit, before: options.before }))
+  }
+
+  unread(): Promise<UnreadCounts> {
+    return this.run(this.store.unread)
+  }
+
+  /** Marks what `contact` sent as read (telling them, with `settings.readReceipts`); how many. */
+  markRead(contact: string): Promise<number> {
+    const receipts = this.settings.readReceipts === true
+    return this.run(Effect.gen(this, function*() {
+      const ids = yield* this.store.markRead(contact as Uid)
+      if (receipts && ids.length > 0) yield* this.runtime.sendReadReceipts(contact as Uid, ids)
+      return ids.length
+    }))
+  }
+
+  /** Messages still waiting for their contact's acknowledgement (for `contact`, or all). */
+  pending(contact?: string): Promise<ReadonlyArray<PendingMessage>> {
+    return this.run(this.store.pending(contact as Uid | undefined))
+  }
+
+  /** Cancels a message that has not been sent yet; false if it is unknown or already on the wire. */
+  cancel(id: string): Promise<boolean> {
+    return this.run(this.store.cancel(id as MessageId))
+  }
+
+  /** Removes the contact, closes its link, and drops its queue and its history. */
+  override removeContact(contact: string): Promise<void> {
+    return this.run(Effect.zipRight(this.runtime.removeContact(contact as Uid), this.store.forget(contact as Uid)))
   }
 }
 
@@ -260,19 +329,20 @@ const settingsOf = (input: SettingsInput | undefined): Partial<RuntimeSettings> 
   }
 }
 
-const startWith = async <E>(
-  layer: Layer.Layer<Services, E>,
-  settings: Partial<RuntimeSettings>,
-  logLevel: LogLevel.Literal | undefined
-): Promise<JarvisNode> => {
-  const managed = ManagedRuntime.make(Layer.provide(layer, logging(logLevel)))
-  const exit = await managed.runPromiseExit(Effect.all([Runtime, ContactBook, LocalIdentity]))
+const build = async <R, E, N>(
+  layer: Layer.Layer<R, E>,
+  logLevel: LogLevel.Literal | undefined,
+  make: (managed: ManagedRuntime.ManagedRuntime<R, unknown>) => Effect.Effect<N, never, R>
+): Promise<N> => {
+  const managed: ManagedRuntime.ManagedRuntime<R, unknown> = ManagedRuntime.make(
+    Layer.provide(layer, logging(logLevel))
+  )
+  const exit = await managed.runPromiseExit(make(managed))
   if (Exit.isFailure(exit)) {
     await managed.dispose()
     throw Cause.squash(exit.cause)
   }
-  const [runtime, book, identity] = exit.value
-  return new JarvisNode(managed, runtime, book, identity, settings)
+  return exit.value
 }
 
 /**
@@ -288,7 +358,15 @@ export const start = async (options: StartOptions = {}): Promise<JarvisNode> => 
       Identity.generate({ username: options.username ?? "jarvis", listenPort: settings.listenPort ?? DEFAULT_PORT })
     )
   )
-  return startWith(Embedded.layer({ ...options, identity, settings }), settings, options.logLevel)
+  return build(
+    Embedded.layer({ ...options, identity, settings }),
+    options.logLevel,
+    (managed) =>
+      Effect.map(
+        Effect.all([Runtime, ContactBook, LocalIdentity]),
+        ([runtime, book, identity]) => new JarvisNode(managed, runtime, book, identity, { ...defaults, ...settings })
+      )
+  )
 }
 
 /**
@@ -298,7 +376,16 @@ export const start = async (options: StartOptions = {}): Promise<JarvisNode> => 
  * @since 2.1.0
  * @category constructors
  */
-export const openDataDir = async (options: OpenOptions): Promise<JarvisNode> => {
+export const openDataDir = async (options: OpenOptions): Promise<DurableJarvisNode> => {
   const settings = settingsOf(options.settings)
-  return startWith(Embedded.layerDataDir({ ...options, settings }), settings, options.logLevel)
+  return build<Services | History, unknown, DurableJarvisNode>(
+    Embedded.layerDataDir({ ...options, settings }),
+    options.logLevel,
+    (managed) =>
+      Effect.map(
+        Effect.all([Runtime, ContactBook, LocalIdentity, History]),
+        ([runtime, book, identity, store]) =>
+          new DurableJarvisNode(managed, runtime, book, identity, { ...defaults, ...settings }, store)
+      )
+  )
 }

@@ -146,6 +146,28 @@ describe("library", () => {
             schedule: Schedule.spaced("20 millis")
           })
         )
+        // Its history, unread counts and outbox, as the daemon's messages.* methods give them.
+        const own = yield* Effect.promise(() => node.history(aAtB.uid, { limit: 10 }))
+        assert.deepStrictEqual(
+          own.messages.map((m) => [m.direction, m.body]),
+          [["in", "kept on disk"], ["in", "to the Promise API"], ["out", "through the Promise API"]]
+        )
+        assert.deepStrictEqual(
+          (yield* Effect.promise(() => node.history(aAtB.uid, { limit: 1, before: own.messages[2]!.cursor })))
+            .messages.map((m) => m.body),
+          ["to the Promise API"]
+        )
+        assert.strictEqual((yield* Effect.promise(() => node.unread())).byContact[aAtB.uid], 2)
+        assert.strictEqual(yield* Effect.promise(() => node.markRead(aAtB.uid)), 2)
+        assert.strictEqual((yield* Effect.promise(() => node.unread())).total, 0)
+        yield* Effect.promise(() => node.pending()).pipe(
+          Effect.repeat({ until: (pending) => pending.length === 0, schedule: Schedule.spaced("20 millis") })
+        )
+        const badLimit = yield* Effect.flip(Effect.tryPromise(() => node.history(aAtB.uid, { limit: 0 })))
+        assert.strictEqual((badLimit.error as { readonly _tag: string })._tag, "InvalidInput")
+        yield* Effect.promise(() => node.removeContact(aAtB.uid))
+        assert.deepStrictEqual((yield* Effect.promise(() => node.history(aAtB.uid))).messages, [])
+
         const busyAgain = yield* Effect.flip(
           Effect.tryPromise(() => Jarvis.openDataDir({ ...options, password: "pw" }))
         )
