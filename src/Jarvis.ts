@@ -353,13 +353,11 @@ const build = async <R, E, N>(
  */
 export const start = async (options: StartOptions = {}): Promise<JarvisNode> => {
   const settings = settingsOf(options.settings)
-  const identity: UnlockedIdentity = options.identity ?? valueOf(
-    await Effect.runPromiseExit(
-      Identity.generate({ username: options.username ?? "jarvis", listenPort: settings.listenPort ?? DEFAULT_PORT })
-    )
-  )
+  const identity = options.identity !== undefined
+    ? Effect.succeed(options.identity)
+    : Identity.generate({ username: options.username ?? "jarvis", listenPort: settings.listenPort ?? DEFAULT_PORT })
   return build(
-    Embedded.layer({ ...options, identity, settings }),
+    Layer.unwrapEffect(Effect.map(identity, (identity) => Embedded.layer({ ...options, identity, settings }))),
     options.logLevel,
     (managed) =>
       Effect.map(

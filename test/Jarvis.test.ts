@@ -113,6 +113,7 @@ describe("Jarvis (Promise API)", () => {
     await invalid(alice.addContact(42 as unknown as string))
     await invalid(alice.putContact({ uid: carol.profile.uid } as unknown as Contact))
     await invalid(Jarvis.start({ settings: { ...settings, pingInterval: "banana" as unknown as number } }))
+    assert.strictEqual((await rejection(Jarvis.start({ username: "", settings })))._tag, "IdentityError")
     assert.deepStrictEqual((await alice.contacts()).map((c) => c.username), ["bob"])
     // Durations as plain input: milliseconds or text.
     const tuned = await Jarvis.start({ settings: { ...settings, pingInterval: 5_000, deadAfter: "20 seconds" } })

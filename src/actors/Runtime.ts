@@ -202,11 +202,13 @@ export const make = Effect.gen(function*() {
   const send = withUnsafe(
     (contact: Uid, body: string, options?: SendOptions): Effect.Effect<Text, SendError> =>
       Effect.suspend((): Effect.Effect<Text, SendError> => {
-        const message = sendNow !== undefined ? sendNow(contact, body, options) : prepare(contact, body, options)
+        if (sendNow !== undefined) {
+          const sent = sendNow(contact, body, options)
+          return sent._tag === "Text" ? Effect.succeed(sent) : Effect.fail(sent)
+        }
+        const message = prepare(contact, body, options)
         if (message._tag !== "Text") return Effect.fail(message)
-        return sendNow !== undefined
-          ? Effect.succeed(message)
-          : Effect.as(outbox.enqueue(contact, message, options?.expiresAt), message)
+        return Effect.as(outbox.enqueue(contact, message, options?.expiresAt), message)
       }),
     sendNow
   )

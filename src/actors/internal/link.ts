@@ -368,6 +368,11 @@ export class Link {
     if (this.turnEnd === undefined) this.turnEnd = setImmediate(this.endTurn)
   }
 
+  private cancelTurnEnd(): void {
+    if (this.turnEnd !== undefined) clearImmediate(this.turnEnd)
+    this.turnEnd = undefined
+  }
+
   private readonly endTurn = (): void => {
     this.turnEnd = undefined
     this.flushedThisTurn = false
@@ -388,10 +393,7 @@ export class Link {
     const channel = this.channel
     while (this.ended === undefined) {
       if (this.control.length === 0 && this.acks.length === 0 && !(this.dataAllowed && this.cursor.ready() > 0)) {
-        // All written: the event loop need not come back for this turn.
-        if (this.turnEnd !== undefined) clearImmediate(this.turnEnd)
-        this.turnEnd = undefined
-        return
+        return this.cancelTurnEnd() // all written: the event loop need not come back for this turn
       }
       const control = this.control
       const batch = control.length <= this.batchSize ? control.splice(0) : control.splice(0, this.batchSize)
@@ -470,8 +472,7 @@ export class Link {
     this.ended = reason
     this.cursor.detach()
     this.cancelTimer()
-    if (this.turnEnd !== undefined) clearImmediate(this.turnEnd)
-    this.turnEnd = undefined
+    this.cancelTurnEnd()
     if (this.paused) this.channel.setReading(true)
     this.deliveries = []
     if (this.replies !== undefined) { for (const reply of [...this.replies]) reply(Effect.fail(reason)) }
